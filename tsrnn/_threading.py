@@ -1,0 +1,72 @@
+"""Thread-count control for Numba kernels (restored in ``finally``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+_lock = threading.RLock()
+
+
+def resolve_n_jobs(n_jobs) -> int:
+    """Map scikit-learn style ``n_jobs`` to a thread count for Numba.
+
+    ``None`` or ``-1`` means every thread Numba may use; a negative value ``-k``
+    means all but ``k - 1``; a positive value is capped at Numba's maximum.
+    """
+    import numba
+
+    max_threads = numba.config.NUMBA_NUM_THREADS
+    if n_jobs is None:
+        return max_threads
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int,)) and not hasattr(n_jobs, "__index__"):
+        raise TypeError(f"n_jobs must be an int or None, got {n_jobs!r}")
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs=0 is not valid; use None (all cores), a positive count or -1")
+    if n_jobs < 0:
+        return max(1, max_threads + 1 + n_jobs)
+    return min(n_jobs, max_threads)
+
+
+@contextlib.contextmanager
+def thread_limits(n_jobs=None):
+    """Run kernels with ``n_jobs`` Numba threads and single-threaded BLAS.
+
+    BLAS calls made from inside the parallel kernels must not start threads of
+    their own (that would oversubscribe the cores and make timings erratic).
+    The previous settings are restored on exit, also after an exception.
+    """
+    import numba
+
+    n = resolve_n_jobs(n_jobs)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        with _blas_single_thread():
+            yield n
+    finally:
+        numba.set_num_threads(previous)
+
+
+_blas_ctl = None
+
+
+@contextlib.contextmanager
+def _blas_single_thread():
+    global _blas_ctl
+    if os.environ.get("TSRNN_BLAS_LIMIT", "1") == "0":
+        yield
+        return
+    from threadpoolctl import ThreadpoolController
+
+    with _lock:
+        if _blas_ctl is None:
+            # the BLAS Numba calls (SciPy's) must be loaded before the scan
+            import scipy.linalg.cython_blas  # noqa: F401
+
+            _blas_ctl = ThreadpoolController()
+        ctl = _blas_ctl
+    with ctl.limit(limits=1, user_api="blas"):
+        yield

@@ -1,0 +1,332 @@
+"""The low-level recurrent network: spec, flat parameters, forward, loss and gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tsrnn import _config
+from tsrnn._checks import as_float_array, check_choice, check_dtype, check_float, check_int
+from tsrnn._threading import thread_limits
+from tsrnn.kernels.activations import ELMAN_RELU, ELMAN_TANH, GRU, LSTM
+from tsrnn.kernels.losses import LOSS_CODES, NO_LOSS
+from tsrnn.nn.init import INITS, initialise
+from tsrnn.nn.params import ParamLayout
+
+#: accepted ``cell=`` names (aliases map to the same kernel)
+CELLS = ("elman", "rnn", "lstm", "gru")
+LOSSES = tuple(LOSS_CODES)
+
+
+def cell_code(cell: str, nonlinearity: str = "tanh") -> int:
+    """Integer kernel code of a cell name (``"rnn"`` is an alias of ``"elman"``)."""
+    name = check_choice(cell, "cell", CELLS)
+    if name == "lstm":
+        return LSTM
+    if name == "gru":
+        return GRU
+    act = check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+    return ELMAN_RELU if act == "relu" else ELMAN_TANH
+
+
+class Network:
+    """A stack of recurrent layers with a linear head, trained by Numba kernels.
+
+    Gate order, equations and parameter names are PyTorch's
+    (``torch.nn.RNN/LSTM/GRU`` followed by ``torch.nn.Linear``), so a
+    ``state_dict`` moves between tsrnn and PyTorch unchanged.
+
+    Parameters
+    ----------
+    input_size : int
+        Features per time step.
+    hidden_size : int
+        Units per recurrent layer.
+    cell : {"lstm", "gru", "elman", "rnn"}, default "lstm"
+        Recurrent cell; ``"rnn"`` is an alias of ``"elman"``.
+    num_layers : int, default 1
+        Stacked recurrent layers.
+    output_size : int, default 1
+        Outputs of the linear head.
+    return_sequences : bool, default False
+        ``False``: the head reads the last step (many-to-one, output
+        ``(batch, output_size)``); ``True``: every step (many-to-many, output
+        ``(batch, time, output_size)``).
+    nonlinearity : {"tanh", "relu"}, default "tanh"
+        Activation of the Elman cell.
+    init : {"pytorch", "xavier", "orthogonal", "identity"}, default "pytorch"
+        Initialiser, see :mod:`tsrnn.nn.init`.
+    forget_bias : float or None
+        LSTM forget-gate bias (``None`` keeps the initialiser's value).
+    dtype : {"float32", "float64"}, default "float32"
+    random_state : int, Generator, RandomState or None
+        Seed of the initialiser.
+    n_jobs : int or None
+        Threads for the kernels (``None``: all).
+    shard_size : int or None
+        Sequences per parallel task (default ``TSRNN_SHARD_SIZE``, 16).  Results
+        are identical for any thread count at a fixed shard size.
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        The flat parameter vector; :meth:`state_dict` holds views of copies of it.
+    layout : ParamLayout
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsrnn.nn import Network
+    >>> net = Network(input_size=1, hidden_size=8, cell="gru", dtype="float64", random_state=0)
+    >>> X = np.random.default_rng(0).normal(size=(4, 10, 1))
+    >>> net.forward(X).shape
+    (4, 1)
+    >>> loss, grads = net.loss_and_grad(X, np.zeros((4, 1)))
+    >>> sorted(grads)[:2]
+    ['head.bias', 'head.weight']
+    >>> grads["rnn.weight_hh_l0"].shape
+    (24, 8)
+    """
+
+    def __init__(self, input_size, hidden_size, cell="lstm", num_layers=1, output_size=1,
+                 return_sequences=False, nonlinearity="tanh", init="pytorch",
+                 forget_bias=None, dtype="float32", random_state=None, n_jobs=None,
+                 shard_size=None):
+        self.input_size = check_int(input_size, "input_size", minimum=1)
+        self.hidden_size = check_int(hidden_size, "hidden_size", minimum=1)
+        self.cell = check_choice(cell, "cell", CELLS)
+        self.num_layers = check_int(num_layers, "num_layers", minimum=1)
+        self.output_size = check_int(output_size, "output_size", minimum=1)
+        self.return_sequences = bool(return_sequences)
+        self.nonlinearity = check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+        self.init = check_choice(init, "init", INITS)
+        self.forget_bias = check_float(forget_bias, "forget_bias", allow_none=True)
+        self.dtype = check_dtype(dtype)
+        self.n_jobs = n_jobs
+        self.shard_size = check_int(shard_size, "shard_size", minimum=1, allow_none=True)
+        self.cell_code = cell_code(self.cell, self.nonlinearity)
+        self.layout = ParamLayout.build(self.cell_code, self.input_size, self.hidden_size,
+                                        self.num_layers, self.output_size)
+        self._offsets, self._head_offsets = self.layout.offsets()
+        params = np.zeros(self.layout.size, dtype=np.float64)
+        initialise(self.layout, params, self.init, self.forget_bias, random_state)
+        self.params = params.astype(self.dtype)
+
+    # ------------------------------------------------------------------ spec
+    @property
+    def n_params(self) -> int:
+        return self.layout.size
+
+    @property
+    def is_lstm(self) -> bool:
+        return self.cell_code == LSTM
+
+    def get_config(self) -> dict:
+        """Constructor arguments (JSON-serialisable) that rebuild this network."""
+        return dict(input_size=self.input_size, hidden_size=self.hidden_size, cell=self.cell,
+                    num_layers=self.num_layers, output_size=self.output_size,
+                    return_sequences=self.return_sequences, nonlinearity=self.nonlinearity,
+                    init=self.init, forget_bias=self.forget_bias, dtype=self.dtype.name,
+                    shard_size=self.shard_size)
+
+    def copy(self) -> "Network":
+        other = Network.__new__(Network)
+        other.__dict__.update(self.__dict__)
+        other.params = self.params.copy()
+        return other
+
+    def __repr__(self):
+        return (f"Network(input_size={self.input_size}, hidden_size={self.hidden_size}, "
+                f"cell={self.cell!r}, num_layers={self.num_layers}, output_size={self.output_size}, "
+                f"return_sequences={self.return_sequences}, dtype={self.dtype.name!r})")
+
+    # ------------------------------------------------------------ state dict
+    def state_dict(self) -> dict:
+        """Parameters by PyTorch name (copies): ``rnn.weight_ih_l0``, ..., ``head.bias``."""
+        return {k: v.copy() for k, v in self.layout.views(self.params).items()}
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Load parameters by name.
+
+        Accepts this network's :meth:`state_dict`, a PyTorch ``state_dict`` whose
+        values are tensors or arrays (``"rnn."``/``"head."`` prefixed, or the bare
+        keys of a ``torch.nn.LSTM/GRU/RNN``), converted to this network's dtype.
+        With ``strict=False`` missing keys keep their current values.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"state_dict must be a mapping of name -> array, got {type(state_dict).__name__}")
+        known = set(self.layout.names)
+        incoming = {}
+        for key, value in state_dict.items():
+            name = key if key in known else f"rnn.{key}"
+            if name not in known:
+                raise KeyError(f"unexpected parameter {key!r}; this network has: {', '.join(self.layout.names)}")
+            if hasattr(value, "detach"):
+                value = value.detach().cpu().numpy()
+            incoming[name] = np.asarray(value)
+        missing = known - set(incoming)
+        if strict and missing:
+            raise KeyError(f"missing parameters {sorted(missing)}; pass strict=False to keep their current values")
+        new = self.params.copy()
+        for name, value in incoming.items():
+            view = self.layout.view(new, name)
+            if value.shape != view.shape:
+                raise ValueError(f"parameter {name!r} has shape {value.shape}, expected {view.shape}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"parameter {name!r} contains NaN or infinite values")
+            view[...] = value
+        self.params[:] = new
+        return self
+
+    # --------------------------------------------------------------- inputs
+    def _check_X(self, X, name="X"):
+        arr = as_float_array(X, name, self.dtype, allow_ndim=(2, 3))
+        if arr.ndim == 2:
+            if self.input_size != 1:
+                raise ValueError(
+                    f"{name} has shape {arr.shape} (batch, time) but input_size={self.input_size}; "
+                    f"pass a 3-D array (batch, time, {self.input_size})")
+            arr = arr[:, :, None]
+        if arr.shape[2] != self.input_size:
+            raise ValueError(f"{name} has {arr.shape[2]} features per step (shape {arr.shape}), "
+                             f"but the network was built with input_size={self.input_size}")
+        if arr.shape[1] < 1:
+            raise ValueError(f"{name} has no time steps (shape {arr.shape})")
+        return np.ascontiguousarray(arr)
+
+    def _check_Y(self, Y, X):
+        B, T = X.shape[0], X.shape[1]
+        O = self.output_size
+        arr = as_float_array(Y, "Y", self.dtype, allow_ndim=(1, 2, 3))
+        if self.return_sequences:
+            if arr.ndim == 2 and O == 1:
+                arr = arr[:, :, None]
+            expected = (B, T, O)
+        else:
+            if arr.ndim == 1 and O == 1:
+                arr = arr[:, None]
+            if arr.ndim == 2:
+                arr = arr[:, None, :]
+            expected = (B, 1, O)
+        if arr.shape != expected:
+            shown = expected if self.return_sequences else (B, O)
+            raise ValueError(f"Y has shape {np.shape(Y)}, expected {shown} for X of shape {X.shape[:2] + (self.input_size,)}")
+        return np.ascontiguousarray(arr)
+
+    def _check_state(self, s, B, name):
+        L, H = self.num_layers, self.hidden_size
+        if s is None:
+            return np.zeros((L, B, H), self.dtype)
+        if hasattr(s, "detach"):
+            s = s.detach().cpu().numpy()
+        arr = as_float_array(s, name, self.dtype, allow_ndim=(3,))
+        if arr.shape != (L, B, H):
+            raise ValueError(f"{name} has shape {arr.shape}, expected (num_layers, batch, hidden) = {(L, B, H)}")
+        return arr
+
+    def _quantiles(self, loss_code, quantiles):
+        O = self.output_size
+        if quantiles is None:
+            q = np.full(O, 0.5)
+        else:
+            q = np.broadcast_to(np.asarray(quantiles, dtype=np.float64), (O,)).copy()
+            if not ((q > 0) & (q < 1)).all():
+                raise ValueError(f"quantiles must lie strictly between 0 and 1, got {quantiles!r}")
+        return q
+
+    # -------------------------------------------------------------- kernels
+    def _run(self, X, Y, idx, h0, c0, loss_code, delta, quantiles, want_grad, pred, grad,
+             h_out, c_out):
+        """Unchecked kernel call (arrays already validated and contiguous)."""
+        from tsrnn.kernels.bptt import batch_forward_backward
+
+        shard = self.shard_size or _config.SHARD_SIZE
+        return batch_forward_backward(
+            self.params, self._offsets, self._head_offsets, self.cell_code, self.hidden_size,
+            self.return_sequences, X, Y, idx, h0, c0, h_out, c_out, loss_code, float(delta),
+            quantiles, bool(want_grad), pred, grad, shard)
+
+    def _buffers(self, B, T):
+        Ty = T if self.return_sequences else 1
+        L, H = self.num_layers, self.hidden_size
+        pred = np.empty((B, Ty, self.output_size), self.dtype)
+        h_out = np.empty((L, B, H), self.dtype)
+        c_out = np.empty((L, B, H), self.dtype)
+        return pred, h_out, c_out
+
+    def _state_result(self, h_out, c_out):
+        return (h_out, c_out) if self.is_lstm else h_out
+
+    # ------------------------------------------------------------ public API
+    def forward(self, X, h0=None, c0=None, return_state=False):
+        """Outputs for a batch of sequences.
+
+        Parameters
+        ----------
+        X : array of shape (batch, time, input_size) (or (batch, time) when input_size == 1)
+        h0, c0 : arrays of shape (num_layers, batch, hidden_size), optional
+            Initial hidden (and, for LSTM, cell) states; zeros by default.
+        return_state : bool
+            Also return the final state: ``h`` (Elman, GRU) or ``(h, c)`` (LSTM),
+            as ``torch.nn.RNN/GRU/LSTM`` do.
+
+        Returns
+        -------
+        y : ndarray of shape (batch, output_size), or (batch, time, output_size)
+            with ``return_sequences=True``.
+        """
+        X = self._check_X(X)
+        B, T = X.shape[0], X.shape[1]
+        h0 = self._check_state(h0, B, "h0")
+        c0 = self._check_state(c0, B, "c0")
+        pred, h_out, c_out = self._buffers(B, T)
+        idx = np.arange(B, dtype=np.int64)
+        dummy_y = np.zeros((1, 1, 1), self.dtype)
+        with thread_limits(self.n_jobs):
+            self._run(X, dummy_y, idx, h0, c0, NO_LOSS, 1.0, self._quantiles(NO_LOSS, None),
+                      False, pred, np.zeros(1, self.dtype), h_out, c_out)
+        y = pred if self.return_sequences else pred[:, 0, :]
+        if return_state:
+            return y, self._state_result(h_out, c_out)
+        return y
+
+    __call__ = forward
+
+    def loss_and_grad(self, X, Y, loss="mse", h0=None, c0=None, delta=1.0, quantiles=None,
+                      return_state=False):
+        """Mean loss over all output elements and its gradient.
+
+        Parameters
+        ----------
+        X : array (batch, time, input_size)
+        Y : array (batch, output_size), or (batch, time, output_size) with
+            ``return_sequences=True``.
+        loss : {"mse", "mae", "huber", "pinball"}
+            ``"huber"`` uses ``delta`` (PyTorch's ``HuberLoss``); ``"pinball"`` uses
+            ``quantiles`` (one per output, or a scalar for all).
+        h0, c0 : optional initial states; no gradient flows into them (this is
+            how truncated BPTT cuts the gradient at chunk boundaries).
+        return_state : bool
+            Also return the final state (see :meth:`forward`).
+
+        Returns
+        -------
+        loss : float
+        grads : dict of name -> ndarray, the keys and shapes of :meth:`state_dict`.
+        """
+        code = LOSS_CODES[check_choice(loss, "loss", LOSSES)]
+        delta = check_float(delta, "delta", minimum=0.0, strict_min=True)
+        q = self._quantiles(code, quantiles)
+        X = self._check_X(X)
+        Y = self._check_Y(Y, X)
+        B, T = X.shape[0], X.shape[1]
+        h0 = self._check_state(h0, B, "h0")
+        c0 = self._check_state(c0, B, "c0")
+        pred, h_out, c_out = self._buffers(B, T)
+        grad = np.zeros(self.n_params, self.dtype)
+        idx = np.arange(B, dtype=np.int64)
+        with thread_limits(self.n_jobs):
+            value = self._run(X, Y, idx, h0, c0, code, delta, q, True, pred, grad, h_out, c_out)
+        grads = {k: v.copy() for k, v in self.layout.views(grad).items()}
+        if return_state:
+            return float(value), grads, self._state_result(h_out, c_out)
+        return float(value), grads
