@@ -1,0 +1,239 @@
+"""CPU training/inference benchmark: tsrnn (RNNRegressor) vs a hand-written PyTorch loop.
+
+Task (../shared/BENCHMARKS.md): a 20,000-point series (daily + weekly sines,
+linear trend, Gaussian noise, standardised), windows of 48 -> next value
+(19,952 windows), batch 64, Adam, MSE, float32, one recurrent layer + linear
+head.  Both libraries run side by side in this process at the same thread
+count; seconds per epoch are the median of the timed epochs after one warm-up
+epoch.  Ratios are torch time / tsrnn time (> 1: tsrnn faster).
+
+    python benchmarks/bench_cpu.py                      # full table
+    python benchmarks/bench_cpu.py --cells gru --hidden 32 --threads 1 --epochs 2
+
+Prints the BLAS in use (threadpoolctl), the float32 GEMM peak measured here,
+the cold (empty Numba cache) and warm first-fit times in fresh processes, and
+one row per (threads, cell, hidden).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+WINDOW = 48
+GATES = {"lstm": 4, "gru": 3, "elman": 1}
+
+
+def make_series(n=20_000, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    y = (np.sin(2 * np.pi * t / 24) + 0.5 * np.sin(2 * np.pi * t / 168) + 1e-4 * t
+         + 0.2 * rng.standard_normal(n))
+    return ((y - y.mean()) / y.std()).astype(np.float32)
+
+
+def make_windows(y, window=WINDOW):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    X = np.ascontiguousarray(sliding_window_view(y[:-1], window))
+    return X, y[window:].copy()
+
+
+def flops_per_sample(cell, H, I=1, window=WINDOW):
+    return 3 * window * 2 * GATES[cell] * H * (I + H)
+
+
+def gemm_peak(threads, n=2048, reps=5):
+    from threadpoolctl import threadpool_limits
+
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    b = a.T.copy()
+    with threadpool_limits(threads):
+        a @ b
+        best = min(_timeit(lambda: a @ b) for _ in range(reps))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timeit(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------ torch
+def torch_run(cell, H, X, y, threads, epochs, batch=64, seed=0):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "elman": torch.nn.RNN}[cell]
+    rnn = cls(1, H, batch_first=True)
+    head = torch.nn.Linear(H, 1)
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    Xt = torch.from_numpy(X).unsqueeze(-1)
+    yt = torch.from_numpy(y).unsqueeze(-1)
+    N = Xt.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    times, losses = [], []
+    for _ in range(epochs):
+        perm = torch.randperm(N, generator=gen)
+        t0 = time.perf_counter()
+        total = 0.0
+        for i in range(0, N, batch):
+            idx = perm[i:i + batch]
+            opt.zero_grad()
+            out = head(rnn(Xt[idx])[0][:, -1])
+            loss = torch.nn.functional.mse_loss(out, yt[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * idx.shape[0]
+        times.append(time.perf_counter() - t0)
+        losses.append(total / N)
+    with torch.no_grad():
+        rnn(Xt[:256])
+        inf = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            head(rnn(Xt)[0][:, -1])
+            inf.append(time.perf_counter() - t0)
+    return times, losses, min(inf)
+
+
+# ------------------------------------------------------------------ tsrnn
+def tsrnn_run(cell, H, X, y, threads, epochs, batch=64, seed=0):
+    from tsrnn import RNNRegressor
+
+    reg = RNNRegressor(cell=cell, hidden_size=H, epochs=epochs, batch_size=batch,
+                       learning_rate=1e-3, optimizer="adam", dtype="float32",
+                       n_jobs=threads, random_state=seed)
+    reg.fit(X, y)
+    reg.predict(X[:256])
+    inf = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        reg.predict(X)
+        inf.append(time.perf_counter() - t0)
+    return reg.epoch_times_, reg.loss_curve_, min(inf)
+
+
+# --------------------------------------------------------------- startup
+_STARTUP = r"""
+import time, json, numpy as np
+t0 = time.perf_counter()
+import tsrnn
+from tsrnn import RNNRegressor
+t1 = time.perf_counter()
+X = np.random.default_rng(0).standard_normal((64, 48)).astype(np.float32); y = X[:, -1].copy()
+RNNRegressor(cell="lstm", hidden_size=16, epochs=1, random_state=0).fit(X, y).predict(X)
+t2 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "first_fit": t2 - t1}))
+"""
+
+
+def startup_times():
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for label in ("cold", "warm"):
+            res = subprocess.run([sys.executable, "-c", _STARTUP], env=env, capture_output=True,
+                                 text=True, check=True)
+            out[label] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out
+
+
+def versions():
+    import numba
+    import threadpoolctl
+
+    info = {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:
+        info["torch"] = "not installed"
+    blas = [f"{d['internal_api']} {d.get('version')} ({d.get('threading_layer')}, {d['filepath'].split('/')[-1]})"
+            for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
+    info["blas"] = "; ".join(blas)
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info["cpu"] = f"{cpu}, {os.cpu_count()} logical cores"
+    return info
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cells", default="lstm,gru,elman")
+    ap.add_argument("--hidden", default="16,32,64,128")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--epochs", type=int, default=3, help="timed epochs (after 1 warm-up)")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--no-startup", action="store_true")
+    ap.add_argument("--json", help="also write the rows to this JSON file")
+    args = ap.parse_args(argv)
+
+    import tsrnn  # noqa: F401  (compile/caches happen in the first fit below)
+
+    info = versions()
+    print("# bench_cpu", time.strftime("%Y-%m-%d %H:%M"), json.dumps(info))
+    threads_list = [int(t) for t in args.threads.split(",")]
+    for th in threads_list:
+        print(f"float32 GEMM peak, {th} thread(s): {gemm_peak(th):.0f} GFLOP/s")
+    if not args.no_startup:
+        st = startup_times()
+        print(f"startup (fresh process): cold cache import {st['cold']['import']:.2f}s + first fit "
+              f"{st['cold']['first_fit']:.2f}s; warm cache import {st['warm']['import']:.2f}s + first fit "
+              f"{st['warm']['first_fit']:.2f}s")
+    y = make_series()
+    X, t = make_windows(y)
+    # compile every kernel once (not timed)
+    tsrnn_run("gru", 8, X[:256], t[:256], 1, 1)
+    rows = []
+    hdr = (f"{'thr':>3} {'cell':>5} {'H':>4} | {'torch s/ep':>10} {'tsrnn s/ep':>10} {'ratio':>6} | "
+           f"{'tsrnn GF/s':>10} | {'torch inf':>9} {'tsrnn inf':>9} {'ratio':>6} | {'loss torch':>10} {'loss tsrnn':>10}")
+    print(hdr)
+    print("-" * len(hdr))
+    for th in threads_list:
+        for cell in args.cells.split(","):
+            for H in [int(h) for h in args.hidden.split(",")]:
+                ep = args.epochs + 1
+                ts_times, ts_loss, ts_inf = tsrnn_run(cell, H, X, t, th, ep)
+                ts = statistics.median(ts_times[1:])
+                row = dict(threads=th, cell=cell, hidden=H, tsrnn_s=ts, tsrnn_inf_s=ts_inf,
+                           tsrnn_loss=ts_loss[-1],
+                           tsrnn_gflops=flops_per_sample(cell, H) * len(X) / ts / 1e9)
+                if not args.no_torch:
+                    tt_times, tt_loss, tt_inf = torch_run(cell, H, X, t, th, ep)
+                    tt = statistics.median(tt_times[1:])
+                    row.update(torch_s=tt, torch_inf_s=tt_inf, torch_loss=tt_loss[-1],
+                               ratio=tt / ts, inf_ratio=tt_inf / ts_inf)
+                rows.append(row)
+                print(f"{th:>3} {cell:>5} {H:>4} | {row.get('torch_s', float('nan')):>10.3f} {ts:>10.3f} "
+                      f"{row.get('ratio', float('nan')):>6.2f} | {row['tsrnn_gflops']:>10.1f} | "
+                      f"{row.get('torch_inf_s', float('nan')):>9.3f} {ts_inf:>9.3f} "
+                      f"{row.get('inf_ratio', float('nan')):>6.2f} | {row.get('torch_loss', float('nan')):>10.4f} "
+                      f"{row['tsrnn_loss']:>10.4f}", flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"info": info, "rows": rows}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""What every tsrnn estimator shares: the common parameters, their validation,
+building the network and the trainer, and the fitted training history."""
+
+from __future__ import annotations
+
+from sklearn.base import BaseEstimator
+
+from tsrnn._checks import check_choice, check_dtype, check_float, check_int
+from tsrnn._threading import resolve_n_jobs
+from tsrnn.nn.network import CELLS, Network
+from tsrnn.nn.trainer import NAN_POLICIES, Trainer
+
+DEVICES = ("cpu", "cuda", "auto")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+def resolve_device(device) -> str:
+    """Validate ``device`` and return the backend that will run ("cpu" for now).
+
+    ``"auto"`` picks the GPU when tsrnn's CUDA backend is usable, else the CPU.
+    """
+    device = check_choice(device, "device", DEVICES)
+    if device == "cuda":
+        raise ValueError(
+            "device='cuda' is not available: this version of tsrnn has no CUDA backend yet; "
+            "use device='cpu' or device='auto'"
+        )
+    return "cpu"
+
+
+class RNNEstimatorMixin(BaseEstimator):
+    """Shared plumbing (validation of the common parameters, network, trainer)."""
+
+    def _validate_common(self):
+        check_choice(self.cell, "cell", CELLS)
+        check_int(self.hidden_size, "hidden_size", minimum=1)
+        check_int(self.num_layers, "num_layers", minimum=1)
+        check_int(self.epochs, "epochs", minimum=1)
+        check_int(self.batch_size, "batch_size", minimum=1)
+        check_float(self.learning_rate, "learning_rate", minimum=0.0, strict_min=True)
+        if isinstance(self.optimizer, str):
+            check_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        check_float(self.clip_grad_norm, "clip_grad_norm", minimum=0.0, strict_min=True, allow_none=True)
+        check_int(self.early_stopping, "early_stopping", minimum=1, allow_none=True)
+        check_float(self.validation_fraction, "validation_fraction", minimum=0.0, maximum=0.9)
+        check_dtype(self.dtype)
+        check_choice(self.nan_policy, "nan_policy", NAN_POLICIES)
+        if self.n_jobs is not None:
+            resolve_n_jobs(self.n_jobs)
+        if getattr(self, "bidirectional", False):
+            raise ValueError(
+                "bidirectional=True is not supported yet by tsrnn's engine; use bidirectional=False"
+            )
+        self.device_ = resolve_device(self.device)
+
+    def _build_network(self, input_size, output_size, return_sequences=False):
+        return Network(input_size=input_size, hidden_size=self.hidden_size, cell=self.cell,
+                       num_layers=self.num_layers, output_size=output_size,
+                       return_sequences=return_sequences, nonlinearity=self.nonlinearity,
+                       init=self.init, forget_bias=self.forget_bias, dtype=self.dtype,
+                       random_state=self._seed(0), n_jobs=self.n_jobs)
+
+    def _seed(self, offset):
+        """Derive independent integer seeds from ``random_state`` (int/None/RandomState)."""
+        from sklearn.utils import check_random_state
+
+        if getattr(self, "_seed_base", None) is None:
+            self._seed_base = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        return (self._seed_base + 7919 * offset) % (2**31 - 1)
+
+    def _build_trainer(self, network, **overrides):
+        kwargs = dict(loss=self.loss, optimizer=self.optimizer, learning_rate=self.learning_rate,
+                      epochs=self.epochs, batch_size=self.batch_size, lr_schedule=self.lr_schedule,
+                      clip_grad_norm=self.clip_grad_norm, early_stopping=self.early_stopping,
+                      nan_policy=self.nan_policy, verbose=self.verbose,
+                      random_state=self._seed(1), n_jobs=self.n_jobs)
+        kwargs.update(overrides)
+        return Trainer(network, **kwargs)
+
+    def _store_history(self, hist):
+        self.loss_curve_ = list(hist.loss_curve)
+        self.validation_loss_curve_ = list(hist.validation_loss_curve)
+        self.best_epoch_ = hist.best_epoch
+        self.n_iter_ = hist.n_epochs
+        self.epoch_times_ = list(hist.epoch_times)
+        self.stopped_early_ = hist.stopped_early
+        self.interrupted_ = hist.interrupted
+        self.diverged_ = hist.diverged
