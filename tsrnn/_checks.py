@@ -63,6 +63,11 @@ def check_choice(value, name, choices):
 def as_float_array(x, name, dtype, ndim=None, allow_ndim=None):
     """Convert to a C-contiguous float array of ``dtype``; reject NaN/inf and
     non-numeric data with a message that says what was received."""
+    if x is None:
+        raise TypeError(f"{name} is required, got None")
+    if hasattr(x, "tocsr") or hasattr(x, "to_dense") and hasattr(x, "nnz"):
+        raise TypeError(f"{name} is a sparse matrix ({type(x).__name__}); tsrnn needs dense input: "
+                        f"pass {name}.toarray()")
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
         x = x.to_numpy()
     arr = np.asarray(x)

@@ -120,16 +120,18 @@ class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
             self.n_features_in_ = arr.shape[1]
             self.window_ = arr.shape[1]
             self.n_step_features_ = 1 if arr.ndim == 2 else arr.shape[2]
-            self._x_ndim = arr.ndim
         else:
-            if arr.ndim != self._x_ndim or arr.shape[1] != self.window_ or (
-                    arr.ndim == 3 and arr.shape[2] != self.n_step_features_):
-                fitted = ((None, self.window_) if self._x_ndim == 2
-                          else (None, self.window_, self.n_step_features_))
+            n_feat = 1 if arr.ndim == 2 else arr.shape[2]
+            if arr.shape[1] != self.window_ or n_feat != self.n_step_features_:
+                if self.n_step_features_ == 1:
+                    expected = f"(n_samples, {self.window_}) or (n_samples, {self.window_}, 1)"
+                else:
+                    expected = f"(n_samples, {self.window_}, {self.n_step_features_})"
                 raise ValueError(
-                    f"X has shape {arr.shape}, but this RNNRegressor was fitted on X of shape "
-                    f"{fitted}; X has {arr.shape[1]} features, but RNNRegressor is expecting "
-                    f"{self.n_features_in_} features as input")
+                    f"X has shape {arr.shape}, but this RNNRegressor was fitted on windows of "
+                    f"{self.window_} steps with {self.n_step_features_} feature(s) per step: expected "
+                    f"{expected}. (X has {arr.shape[1]} features, but RNNRegressor is expecting "
+                    f"{self.n_features_in_} features as input.)")
         if arr.ndim == 2:
             arr = arr[:, :, None]
         return np.ascontiguousarray(arr)

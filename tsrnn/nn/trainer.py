@@ -222,10 +222,10 @@ class Trainer:
                         break
         except KeyboardInterrupt:
             hist.interrupted = True
-            if hist.best_epoch >= 0:
-                net.params[:] = best_params
-            warnings.warn(f"training interrupted after {hist.n_epochs} epoch(s); the best weights so far "
-                          f"(epoch {hist.best_epoch}) were kept", RuntimeWarning, stacklevel=3)
+            net.params[:] = best_params
+            which = f"epoch {hist.best_epoch}" if hist.best_epoch >= 0 else "the initial weights"
+            warnings.warn(f"training interrupted after {hist.n_epochs} complete epoch(s); the best "
+                          f"weights so far ({which}) were kept", RuntimeWarning, stacklevel=3)
         finally:
             if bar is not None:
                 bar.close()
