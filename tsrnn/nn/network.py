@@ -223,12 +223,23 @@ class Network:
             raise ValueError(f"{name} has shape {arr.shape}, expected (num_layers, batch, hidden) = {(L, B, H)}")
         return arr
 
+    def _check_states(self, h0, c0, B):
+        if c0 is not None and not self.is_lstm:
+            raise ValueError(f"c0 was given, but cell={self.cell!r} has no cell state; "
+                             f"pass c0 only to an LSTM")
+        return self._check_state(h0, B, "h0"), self._check_state(c0, B, "c0")
+
     def _quantiles(self, loss_code, quantiles):
         O = self.output_size
         if quantiles is None:
             q = np.full(O, 0.5)
         else:
-            q = np.broadcast_to(np.asarray(quantiles, dtype=np.float64), (O,)).copy()
+            q = np.asarray(quantiles, dtype=np.float64).ravel()
+            if q.size == 1:
+                q = np.full(O, q[0])
+            elif q.size != O:
+                raise ValueError(f"quantiles has {q.size} values {list(q)}, but the network has "
+                                 f"output_size={O}; pass one quantile per output or a scalar")
             if not ((q > 0) & (q < 1)).all():
                 raise ValueError(f"quantiles must lie strictly between 0 and 1, got {quantiles!r}")
         return q
@@ -276,8 +287,7 @@ class Network:
         """
         X = self._check_X(X)
         B, T = X.shape[0], X.shape[1]
-        h0 = self._check_state(h0, B, "h0")
-        c0 = self._check_state(c0, B, "c0")
+        h0, c0 = self._check_states(h0, c0, B)
         pred, h_out, c_out = self._buffers(B, T)
         idx = np.arange(B, dtype=np.int64)
         dummy_y = np.zeros((1, 1, 1), self.dtype)
@@ -319,8 +329,7 @@ class Network:
         X = self._check_X(X)
         Y = self._check_Y(Y, X)
         B, T = X.shape[0], X.shape[1]
-        h0 = self._check_state(h0, B, "h0")
-        c0 = self._check_state(c0, B, "c0")
+        h0, c0 = self._check_states(h0, c0, B)
         pred, h_out, c_out = self._buffers(B, T)
         grad = np.zeros(self.n_params, self.dtype)
         idx = np.arange(B, dtype=np.int64)
