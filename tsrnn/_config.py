@@ -12,6 +12,9 @@ TSRNN_CACHE : "1" (default) or "0"
 TSRNN_FASTMATH : "0" (default) or "1"
     Allow LLVM fast-math in kernels.  Off by default: gradients are checked
     against PyTorch to 1e-6 in float64.
+TSRNN_FAST_ACTIVATIONS : "1" (default) or "0"
+    In float32, use branch-free rational approximations of tanh and sigmoid
+    (max abs error 3.5e-7) that vectorise; float64 always uses libm.
 TSRNN_SHARD_SIZE : int, default 16
     Number of samples (windows or streams) one parallel task processes.  The
     gradient is reduced over shards in a fixed order, so results do not depend
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["CACHE", "FASTMATH", "SHARD_SIZE", "jit", "pjit"]
+__all__ = ["CACHE", "FASTMATH", "FAST_ACTIVATIONS", "SHARD_SIZE", "jit", "pjit"]
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -52,6 +55,7 @@ def _env_int(name: str, default: int, minimum: int = 1) -> int:
 
 CACHE = _env_flag("TSRNN_CACHE", True)
 FASTMATH = _env_flag("TSRNN_FASTMATH", False)
+FAST_ACTIVATIONS = _env_flag("TSRNN_FAST_ACTIVATIONS", True)
 SHARD_SIZE = _env_int("TSRNN_SHARD_SIZE", 16)
 
 

@@ -53,7 +53,7 @@ def _col_sums_into(m, out, off):
 
 
 @jit
-def shard_forward_backward(params, offsets, head_offsets, cell, hidden_size, seq_out,
+def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, seq_out,
                            X, Y, idx, b0, bs, h0, c0, h_out, c_out,
                            loss_code, delta, quantiles, scale, want_grad, pred, grad):
     """Forward (and backward) pass of ``bs`` sequences ``X[idx[b0:b0+bs]]``.
@@ -83,6 +83,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, hidden_size, seq
 
     A = np.empty((L, T, bs, GH), dtype)   # activated gates
     S = np.empty((L, T, bs, H), dtype)    # LSTM c_t / GRU W_hn h + b_hn
+    U = np.empty((L, T, bs, H), dtype)    # LSTM tanh(c_t)
     Hs = np.empty((L, T, bs, H), dtype)   # hidden states
     Hp = np.empty((L, T, bs, H), dtype)   # h_{t-1} sequence (Hp[l, 0] = h0)
     Cp = np.empty((L, bs, H), dtype)      # c_{-1} per layer (LSTM)
@@ -110,7 +111,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, hidden_size, seq
             np.dot(hp, w_hh.T, R)
             _add_bias_rows(R, params, offsets[l, 3])
             cp = Cp[l] if t == 0 else S[l, t - 1]
-            forward_step(cell, Z[t], R, hp, cp, A[l, t], S[l, t], Hs[l, t])
+            forward_step(cell, fast, Z[t], R, hp, cp, A[l, t], S[l, t], U[l, t], Hs[l, t])
             if t + 1 < T:
                 Hp[l, t + 1] = Hs[l, t]
         for b in range(bs):
@@ -181,7 +182,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, hidden_size, seq
                 for j in range(H):
                     dh[b, j] = dH[t, b, j] + dhp[b, j]
             cp = Cp[l] if t == 0 else S[l, t - 1]
-            backward_step(cell, dh, dc, A[l, t], S[l, t], Hp[l, t], cp, Z[t], dR[t], dhp)
+            backward_step(cell, dh, dc, A[l, t], S[l, t], U[l, t], Hp[l, t], cp, Z[t], dR[t], dhp)
             if t > 0:
                 # dh_{t-1} = elementwise part + dR_t @ W_hh
                 np.dot(dR[t], w_hh, dh)
@@ -204,7 +205,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, hidden_size, seq
 
 
 @pjit
-def batch_forward_backward(params, offsets, head_offsets, cell, hidden_size, seq_out,
+def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, seq_out,
                            X, Y, idx, h0, c0, h_out, c_out,
                            loss_code, delta, quantiles, want_grad, pred, grad, shard_size):
     """Loss (mean over elements), gradient and predictions for one batch.
@@ -213,7 +214,8 @@ def batch_forward_backward(params, offsets, head_offsets, cell, hidden_size, seq
     ----------
     params : (P,) float array, flat parameter vector.
     offsets : (L, 4) int64; head_offsets : (2,) int64 -- see module docstring.
-    cell : int cell code; hidden_size : int; seq_out : bool (head on every step).
+    cell : int cell code; fast : bool (vectorised activation approximations);
+    hidden_size : int; seq_out : bool (head on every step).
     X : (N, T, I) inputs; Y : (N, T or 1, O) targets (ignored without a loss).
     idx : (B,) int64 rows of X/Y forming the batch.
     h0, c0 : (L, B, H) initial states; h_out, c_out : (L, B, H) final states.
@@ -241,7 +243,7 @@ def batch_forward_backward(params, offsets, head_offsets, cell, hidden_size, seq
         bs = min(shard_size, B - b0)
         g = gbuf[s] if want_grad else gbuf[0]
         losses[s] = shard_forward_backward(
-            params, offsets, head_offsets, cell, hidden_size, seq_out,
+            params, offsets, head_offsets, cell, fast, hidden_size, seq_out,
             X, Y, idx, b0, bs, h0, c0, h_out, c_out,
             loss_code, delta, quantiles, scale, want_grad, pred, g)
     if want_grad:

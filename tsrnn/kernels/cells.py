@@ -10,65 +10,83 @@ gate-major along the last axis (PyTorch's gate order):
 
 ``z`` is the input projection ``x W_ih^T + b_ih`` and ``r`` the recurrent
 projection ``h_prev W_hh^T + b_hh`` of the step, both of shape (bs, G*H).
+Loops run over contiguous rows with the activation applied in separate
+passes (:func:`~tsrnn.kernels.activations.apply_act`) so that they vectorise.
 """
 
 from __future__ import annotations
 
 from tsrnn._config import jit
-from tsrnn.kernels.activations import ELMAN_RELU, GRU, LSTM, relu, sigmoid, tanh
+from tsrnn.kernels.activations import (ACT_RELU, ACT_SIGMOID, ACT_TANH, ELMAN_RELU, GRU, LSTM,
+                                       apply_act)
 
 
 @jit
-def forward_step(cell, z, r, h_prev, c_prev, a_out, s_out, h_out):
+def forward_step(cell, fast, z, r, h_prev, c_prev, a_out, s_out, u_out, h_out):
     """One step forward.
 
-    Writes the activated gates to ``a_out`` (bs, G*H), the cell's extra state
-    to ``s_out`` (bs, H) (LSTM: c_t; GRU: W_hn h_prev + b_hn; Elman: unused)
-    and the new hidden state to ``h_out`` (bs, H).
+    Writes the activated gates to ``a_out`` (bs, G*H), the cell's extra states
+    to ``s_out`` and ``u_out`` (bs, H) (LSTM: c_t and tanh(c_t); GRU:
+    W_hn h_prev + b_hn; Elman: unused) and the new hidden state to ``h_out``.
+    ``fast`` selects the vectorised activation approximations.
     """
     bs, H = h_out.shape
     if cell == LSTM:
         for b in range(bs):
+            a = a_out[b]
+            zb = z[b]
+            rb = r[b]
+            for j in range(4 * H):
+                a[j] = zb[j] + rb[j]
+            apply_act(a, 0, 2 * H, ACT_SIGMOID, fast)
+            apply_act(a, 2 * H, 3 * H, ACT_TANH, fast)
+            apply_act(a, 3 * H, 4 * H, ACT_SIGMOID, fast)
+            cp = c_prev[b]
+            s = s_out[b]
+            u = u_out[b]
             for j in range(H):
-                i = sigmoid(z[b, j] + r[b, j])
-                f = sigmoid(z[b, H + j] + r[b, H + j])
-                g = tanh(z[b, 2 * H + j] + r[b, 2 * H + j])
-                o = sigmoid(z[b, 3 * H + j] + r[b, 3 * H + j])
-                c = f * c_prev[b, j] + i * g
-                a_out[b, j] = i
-                a_out[b, H + j] = f
-                a_out[b, 2 * H + j] = g
-                a_out[b, 3 * H + j] = o
-                s_out[b, j] = c
-                h_out[b, j] = o * tanh(c)
+                c = a[H + j] * cp[j] + a[j] * a[2 * H + j]
+                s[j] = c
+                u[j] = c
+            apply_act(u, 0, H, ACT_TANH, fast)
+            hb = h_out[b]
+            for j in range(H):
+                hb[j] = a[3 * H + j] * u[j]
     elif cell == GRU:
         for b in range(bs):
+            a = a_out[b]
+            zb = z[b]
+            rb = r[b]
+            for j in range(2 * H):
+                a[j] = zb[j] + rb[j]
+            apply_act(a, 0, 2 * H, ACT_SIGMOID, fast)
+            s = s_out[b]
             for j in range(H):
-                rg = sigmoid(z[b, j] + r[b, j])
-                zg = sigmoid(z[b, H + j] + r[b, H + j])
-                rn = r[b, 2 * H + j]
-                n = tanh(z[b, 2 * H + j] + rg * rn)
-                a_out[b, j] = rg
-                a_out[b, H + j] = zg
-                a_out[b, 2 * H + j] = n
-                s_out[b, j] = rn
-                h_out[b, j] = (1.0 - zg) * n + zg * h_prev[b, j]
-    elif cell == ELMAN_RELU:
+                rn = rb[2 * H + j]
+                s[j] = rn
+                a[2 * H + j] = zb[2 * H + j] + a[j] * rn
+            apply_act(a, 2 * H, 3 * H, ACT_TANH, fast)
+            hb = h_out[b]
+            hp = h_prev[b]
+            for j in range(H):
+                zg = a[H + j]
+                hb[j] = (1.0 - zg) * a[2 * H + j] + zg * hp[j]
+    else:
+        kind = ACT_RELU if cell == ELMAN_RELU else ACT_TANH
         for b in range(bs):
+            a = a_out[b]
+            zb = z[b]
+            rb = r[b]
             for j in range(H):
-                h = relu(z[b, j] + r[b, j])
-                a_out[b, j] = h
-                h_out[b, j] = h
-    else:  # Elman tanh
-        for b in range(bs):
+                a[j] = zb[j] + rb[j]
+            apply_act(a, 0, H, kind, fast)
+            hb = h_out[b]
             for j in range(H):
-                h = tanh(z[b, j] + r[b, j])
-                a_out[b, j] = h
-                h_out[b, j] = h
+                hb[j] = a[j]
 
 
 @jit
-def backward_step(cell, dh, dc, a, s, h_prev, c_prev, dz, dr, dh_prev):
+def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
     """One step backward.
 
     ``dh`` (bs, H) is the total gradient on h_t.  For LSTM ``dc`` holds the
@@ -82,57 +100,79 @@ def backward_step(cell, dh, dc, a, s, h_prev, c_prev, dz, dr, dh_prev):
     bs, H = dh.shape
     if cell == LSTM:
         for b in range(bs):
+            ab = a[b]
+            ub = u[b]
+            cp = c_prev[b]
+            dhb = dh[b]
+            dcb = dc[b]
+            dzb = dz[b]
+            drb = dr[b]
             for j in range(H):
-                i = a[b, j]
-                f = a[b, H + j]
-                g = a[b, 2 * H + j]
-                o = a[b, 3 * H + j]
-                tc = tanh(s[b, j])
-                dhv = dh[b, j]
-                dcv = dc[b, j] + dhv * o * (1.0 - tc * tc)
+                i = ab[j]
+                f = ab[H + j]
+                g = ab[2 * H + j]
+                o = ab[3 * H + j]
+                tc = ub[j]
+                dhv = dhb[j]
+                dcv = dcb[j] + dhv * o * (1.0 - tc * tc)
                 di = dcv * g * i * (1.0 - i)
-                df = dcv * c_prev[b, j] * f * (1.0 - f)
+                df = dcv * cp[j] * f * (1.0 - f)
                 dg = dcv * i * (1.0 - g * g)
                 do = dhv * tc * o * (1.0 - o)
-                dz[b, j] = di
-                dz[b, H + j] = df
-                dz[b, 2 * H + j] = dg
-                dz[b, 3 * H + j] = do
-                dr[b, j] = di
-                dr[b, H + j] = df
-                dr[b, 2 * H + j] = dg
-                dr[b, 3 * H + j] = do
-                dc[b, j] = dcv * f
+                dzb[j] = di
+                dzb[H + j] = df
+                dzb[2 * H + j] = dg
+                dzb[3 * H + j] = do
+                drb[j] = di
+                drb[H + j] = df
+                drb[2 * H + j] = dg
+                drb[3 * H + j] = do
+                dcb[j] = dcv * f
                 dh_prev[b, j] = 0.0
     elif cell == GRU:
         for b in range(bs):
+            ab = a[b]
+            sb = s[b]
+            hp = h_prev[b]
+            dhb = dh[b]
+            dzb = dz[b]
+            drb = dr[b]
+            dpb = dh_prev[b]
             for j in range(H):
-                rg = a[b, j]
-                zg = a[b, H + j]
-                n = a[b, 2 * H + j]
-                dhv = dh[b, j]
+                rg = ab[j]
+                zg = ab[H + j]
+                n = ab[2 * H + j]
+                dhv = dhb[j]
                 dn = dhv * (1.0 - zg) * (1.0 - n * n)
-                dzg = dhv * (h_prev[b, j] - n) * zg * (1.0 - zg)
-                drg = dn * s[b, j] * rg * (1.0 - rg)
-                dz[b, j] = drg
-                dz[b, H + j] = dzg
-                dz[b, 2 * H + j] = dn
-                dr[b, j] = drg
-                dr[b, H + j] = dzg
-                dr[b, 2 * H + j] = dn * rg
-                dh_prev[b, j] = dhv * zg
+                dzg = dhv * (hp[j] - n) * zg * (1.0 - zg)
+                drg = dn * sb[j] * rg * (1.0 - rg)
+                dzb[j] = drg
+                dzb[H + j] = dzg
+                dzb[2 * H + j] = dn
+                drb[j] = drg
+                drb[H + j] = dzg
+                drb[2 * H + j] = dn * rg
+                dpb[j] = dhv * zg
     elif cell == ELMAN_RELU:
         for b in range(bs):
+            ab = a[b]
+            dhb = dh[b]
+            dzb = dz[b]
+            drb = dr[b]
             for j in range(H):
-                d = dh[b, j] if a[b, j] > 0.0 else 0.0
-                dz[b, j] = d
-                dr[b, j] = d
+                d = dhb[j] if ab[j] > 0.0 else 0.0 * dhb[j]
+                dzb[j] = d
+                drb[j] = d
                 dh_prev[b, j] = 0.0
     else:
         for b in range(bs):
+            ab = a[b]
+            dhb = dh[b]
+            dzb = dz[b]
+            drb = dr[b]
             for j in range(H):
-                h = a[b, j]
-                d = dh[b, j] * (1.0 - h * h)
-                dz[b, j] = d
-                dr[b, j] = d
+                h = ab[j]
+                d = dhb[j] * (1.0 - h * h)
+                dzb[j] = d
+                drb[j] = d
                 dh_prev[b, j] = 0.0

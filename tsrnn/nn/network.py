@@ -111,6 +111,11 @@ class Network:
         initialise(self.layout, params, self.init, self.forget_bias, random_state)
         self.params = params.astype(self.dtype)
 
+    @property
+    def _fast(self) -> bool:
+        # vectorised activation approximations (max error 3.5e-7) for float32 only
+        return self.dtype == np.float32 and _config.FAST_ACTIVATIONS
+
     # ------------------------------------------------------------------ spec
     @property
     def n_params(self) -> int:
@@ -252,7 +257,7 @@ class Network:
 
         shard = self.shard_size or _config.SHARD_SIZE
         return batch_forward_backward(
-            self.params, self._offsets, self._head_offsets, self.cell_code, self.hidden_size,
+            self.params, self._offsets, self._head_offsets, self.cell_code, self._fast, self.hidden_size,
             self.return_sequences, X, Y, idx, h0, c0, h_out, c_out, loss_code, float(delta),
             quantiles, bool(want_grad), pred, grad, shard)
 
