@@ -34,7 +34,7 @@ def test_fast_float32_activation_max_error(kind, bound):
     lo, hi = (-1.0, 1.0) if kind == ACT_TANH else (0.0, 1.0)
     assert v.min() >= lo and v.max() <= hi
     # monotone up to float32 rounding of the rational function (a few ulp)
-    assert np.diff(v[:600_001]).min() >= -2.5e-7
+    assert np.diff(v[:600_001]).min() >= -4e-7
 
 
 @pytest.mark.parametrize("kind", [ACT_TANH, ACT_SIGMOID, ACT_RELU])
