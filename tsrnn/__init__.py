@@ -8,7 +8,9 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _LAZY = {
+    "RNNForecaster": "tsrnn.forecast",
     "RNNRegressor": "tsrnn.regressor",
+    "load": "tsrnn.io",
     "Network": "tsrnn.nn.network",
 }
 

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -109,6 +111,48 @@ class Panel:
     @property
     def index_kind(self) -> str:
         return index_kind(self.indices[0])
+
+    # ----------------------------------------------------------- persistence
+
+    def to_json(self) -> dict:
+        """What :meth:`format_output` needs, as JSON-able values (no data, no indices)."""
+        def lab(x):
+            if x is None or isinstance(x, (str, bool)):
+                return x
+            if isinstance(x, numbers.Integral):
+                return int(x)
+            if isinstance(x, numbers.Real):
+                return float(x)
+            return str(x)
+
+        return {
+            "ids": [lab(i) for i in self.ids],
+            "columns": [lab(c) for c in self.columns],
+            "kind": self.kind,
+            "names": [lab(n) for n in self.names],
+            "name": self.name,
+            "id_col": self.id_col,
+            "time_col": self.time_col,
+            "target_col": self.target_col,
+            "has_id_col": bool(self.has_id_col),
+            "has_column_index": self.column_index is not None,
+        }
+
+    @classmethod
+    def from_json(cls, d, values, indices, freq=None):
+        """Rebuild a panel from :meth:`to_json` output plus the stored data."""
+        if not isinstance(d, dict) or "kind" not in d or "ids" not in d:
+            raise ValueError(f"not a stored panel description: {d!r}")
+        panel = cls(ids=list(d["ids"]), indices=list(indices), values=list(values),
+                    columns=list(d["columns"]), kind=d["kind"], freq=freq,
+                    names=list(d["names"]), name=d["name"], id_col=d["id_col"],
+                    time_col=d["time_col"], target_col=d["target_col"],
+                    n_filled=[0] * len(values), has_id_col=bool(d["has_id_col"]))
+        if d["kind"] == "long":
+            panel.id_index = pd.Index(panel.ids)
+        if d.get("has_column_index"):
+            panel.column_index = pd.Index(panel.columns)
+        return panel
 
     # ------------------------------------------------------------------ output
 
