@@ -220,6 +220,14 @@ class RNNForecaster(RNNEstimatorMixin):
     def _n_cov(self):
         return self._n_cov_
 
+    def _level_window(self):
+        """Steps averaged into a window's level (``scaler="window"``): one
+        seasonal period of the frequency when it fits in the window, else the
+        whole window.  (The last value alone was tried on M4 Hourly and was
+        worse: see benchmarks/RESULTS.md.)"""
+        m = _ti.seasonal_period(self.freq_) if not isinstance(self.freq_, (int, np.integer)) else 1
+        return m if 1 < m <= self.window else self.window
+
     def _window_norm(self, xv, positive, level):
         """Normalise values ``xv`` (..., d) by per-window ``level`` (n, d): the
         relative (positive series) or absolute deviation from the level, divided
@@ -261,7 +269,8 @@ class RNNForecaster(RNNEstimatorMixin):
         X[:, :w, :d] = win
         level = None
         if self._scaler_kind() == "window":
-            level = win[:, -1, :].copy()
+            k = self._level_steps_
+            level = win[:, -k:, :].mean(axis=1) if k > 1 else win[:, -1, :].copy()
             if positive:
                 level = np.where(level > 0, level, 1.0)
             X[:, :w, :d] = self._window_norm(win, positive, level[:, None, :])
@@ -307,6 +316,16 @@ class RNNForecaster(RNNEstimatorMixin):
         Series or long DataFrame); ``X``: optional future-known covariates, in
         the same form as ``y`` (a DataFrame per series, indexed like it).
         Returns ``self``."""
+        state = dict(self.__dict__)
+        try:
+            return self._fit(y, X)
+        except BaseException:
+            # a failed (re)fit leaves a previously fitted forecaster as it was
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, y, X=None):
         self._seed_base = None
         self._validate_params()
         panel = to_panel(y, id_col=self.id_col, time_col=self.time_col, target_col=self.target_col,
@@ -320,6 +339,7 @@ class RNNForecaster(RNNEstimatorMixin):
                          if self.strategy == "mimo" else "window + 1")
         self._x_hist_ = self._check_X_for(panel, X, future=False)
         self._win_scale_ = 1.0
+        self._level_steps_ = self._level_window()
         self._indices_ = list(panel.indices)
         self._values_ = [v.astype(np.float64) for v in panel.values]
         self._prepare_covariate_scaling()
@@ -415,24 +435,30 @@ class RNNForecaster(RNNEstimatorMixin):
 
     # ============================================================= covariates
     def _check_X_for(self, panel, X, future, horizon=None):
-        """Validate covariates; returns a list of (n_i, p) arrays (or None)."""
-        fitted_with_x = getattr(self, "_x_hist_", None) is not None and future
+        """Validate covariates and align them to the timestamps they describe.
+
+        At fit/update (``future=False``) the rows must cover every timestamp of
+        each series of ``panel``; at predict (``future=True``) the ``horizon``
+        timestamps after the end of each fitted series.  Frames indexed like
+        ``y`` (or long frames with ``time_col``) are aligned by timestamp; frames
+        with a plain RangeIndex starting at 0 (or arrays) are taken row by row.
+        Returns a list of (n_i, p) float arrays, or None.
+        """
+        has_x = bool(getattr(self, "_x_hist_", None))
         if X is None:
-            if fitted_with_x and self._x_hist_:
+            if future and has_x:
                 raise ValueError("this forecaster was fitted with covariates X; pass X for the "
                                  f"forecast horizon (the {horizon} future timestamps of every series)")
-            return None if not future else None
-        if future and not self._x_hist_:
+            return None
+        if future and not has_x:
             raise ValueError("X was given, but the forecaster was fitted without covariates; "
                              "refit with X or drop it")
         frames = self._split_X(X, panel)
         out = []
         for i, frame in enumerate(frames):
-            arr = frame.to_numpy(dtype=np.float64) if hasattr(frame, "to_numpy") else np.asarray(frame, float)
-            if arr.ndim == 1:
-                arr = arr[:, None]
-            if not np.isfinite(arr).all():
-                raise ValueError(f"X for series {panel.ids[i]!r} contains NaN or infinite values")
+            sid = panel.ids[i]
+            target = self._future(i, horizon) if future else panel.indices[i]
+            arr = self._align_X(frame, target, sid)
             out.append(arr)
         p = {a.shape[1] for a in out}
         if len(p) != 1:
@@ -440,13 +466,41 @@ class RNNForecaster(RNNEstimatorMixin):
         if future and out[0].shape[1] != self._x_hist_[0].shape[1]:
             raise ValueError(f"X has {out[0].shape[1]} columns, but the forecaster was fitted with "
                              f"{self._x_hist_[0].shape[1]}")
-        if not future:
-            for i, a in enumerate(out):
-                if a.shape[0] != panel.values[i].shape[0]:
-                    raise ValueError(
-                        f"X for series {panel.ids[i]!r} has {a.shape[0]} rows but y has "
-                        f"{panel.values[i].shape[0]}; give covariates for every timestamp of y")
         return out
+
+    def _align_X(self, frame, target, sid):
+        n = len(target)
+        idx = getattr(frame, "index", None)
+        positional = idx is None or (
+            isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1
+            and not isinstance(target, pd.RangeIndex))
+        if positional:
+            arr = frame.to_numpy(dtype=np.float64) if hasattr(frame, "to_numpy") else np.asarray(frame, float)
+            if arr.ndim == 1:
+                arr = arr[:, None]
+            if arr.shape[0] < n:
+                raise ValueError(f"X for series {sid!r} has {arr.shape[0]} rows; {n} are needed "
+                                 f"(one per timestamp {target[0]} .. {target[-1]})")
+            arr = arr[:n]
+        else:
+            if isinstance(frame, pd.Series):
+                frame = frame.to_frame()
+            where = frame.index.get_indexer(target) if frame.index.is_unique else None
+            if where is None:
+                raise ValueError(f"X for series {sid!r} has duplicated timestamps")
+            if (where < 0).any():
+                missing = list(target[where < 0][:3])
+                raise ValueError(f"X for series {sid!r} lacks {int((where < 0).sum())} of the needed "
+                                 f"timestamps (e.g. {missing}); give covariates for {target[0]} .. "
+                                 f"{target[-1]}")
+            try:
+                arr = frame.to_numpy(dtype=np.float64)[where]
+            except (TypeError, ValueError):
+                raise TypeError(f"X for series {sid!r} must be numeric; convert its columns with "
+                                f"pd.to_numeric") from None
+        if not np.isfinite(arr).all():
+            raise ValueError(f"X for series {sid!r} contains NaN or infinite values")
+        return arr
 
     def _split_X(self, X, panel):
         """Covariates in the same form as y -> list of 2-D frames per series."""
@@ -456,16 +510,17 @@ class RNNForecaster(RNNEstimatorMixin):
             if not isinstance(X, pd.DataFrame):
                 raise TypeError(f"y was a long DataFrame, so X must be one too (with {self.id_col!r} "
                                 f"and {self.time_col!r} columns); got {type(X).__name__}")
-            missing = [c for c in (self.id_col, self.time_col) if c not in X.columns]
+            need = [self.time_col] + ([self.id_col] if panel.has_id_col else [])
+            missing = [c for c in need if c not in X.columns]
             if missing:
                 raise ValueError(f"X is missing the columns {missing}")
             cols = [c for c in X.columns if c not in (self.id_col, self.time_col, self.target_col)]
             out = []
             for sid in panel.ids:
-                part = X[X[self.id_col] == sid].sort_values(self.time_col)
-                out.append(part[cols])
+                part = X[X[self.id_col] == sid] if panel.has_id_col else X
+                out.append(part.set_index(self.time_col)[cols])
             return out
-        if kind in ("list",):
+        if kind == "list":
             if not isinstance(X, (list, tuple)) or len(X) != n:
                 raise TypeError(f"y was a list of {n} series, so X must be a list of {n} frames")
             return list(X)
@@ -583,6 +638,13 @@ class RNNForecaster(RNNEstimatorMixin):
             if self.conformal_scores_ is None or len(self.conformal_scores_) == 0:
                 raise ValueError("no calibration windows: refit with validation_fraction > 0 (the "
                                  "held-out tail calibrates the conformal intervals) or with quantiles=")
+            n_cal = len(self.conformal_scores_)
+            if math.ceil((n_cal + 1) * coverage) > n_cal:
+                need = int(math.ceil(coverage / (1 - coverage)))
+                raise ValueError(
+                    f"coverage={coverage} needs at least {need} calibration windows, but only {n_cal} "
+                    f"were held out; raise validation_fraction, use more or longer series, lower "
+                    f"coverage, or train quantiles=")
             qk = _conformal_quantile(self.conformal_scores_, coverage)  # (k, d)
             if self.strategy == "mimo":
                 width = np.concatenate([qk] * int(math.ceil(horizon / qk.shape[0])))[:horizon]
@@ -608,6 +670,42 @@ class RNNForecaster(RNNEstimatorMixin):
         indices = [self._future(i, horizon) for i in range(S)]
         return self._panel_.format_output({"lower": lows, "upper": ups}, indices)
 
+    # ====================================================== new data helpers
+    def _new_panel(self, y, name, missing):
+        """Validate data that continues / overlaps the fitted series."""
+        if isinstance(y, (pd.Series, pd.DataFrame)) and self._panel_.kind != "long":
+            got, want = _ti.index_kind(y.index), _ti.index_kind(self._indices_[0])
+            if got != want:
+                raise TypeError(f"{name} has a {type(y.index).__name__}, but the forecaster was "
+                                f"fitted on a {type(self._indices_[0]).__name__}; give {name} the "
+                                f"same kind of index as the training data")
+        return to_panel(y, id_col=self.id_col, time_col=self.time_col, target_col=self.target_col,
+                        freq=self.freq_, missing=missing, name=name)
+
+    def _positions(self, panel, name):
+        """Fitted position of every series of ``panel`` (one fitted series and one
+        new series match whatever their ids)."""
+        if self.n_series_ == 1 and len(panel.ids) == 1:
+            return [0]
+        pos = {sid: i for i, sid in enumerate(self._panel_.ids)}
+        out = []
+        for sid in panel.ids:
+            if sid not in pos:
+                raise ValueError(f"{name} has series {sid!r}, which was not in the data the "
+                                 f"forecaster was fitted on (known: {list(pos)[:10]})")
+            out.append(pos[sid])
+        return out
+
+    def _steps_until(self, i, last):
+        """Steps from the end of fitted series ``i`` to timestamp ``last``."""
+        end = self._indices_[i][-1]
+        if isinstance(self._indices_[i], pd.RangeIndex) or isinstance(self.freq_, (int, np.integer)):
+            step = int(self.freq_) if isinstance(self.freq_, (int, np.integer)) else self._indices_[i].step
+            return int((last - end) // step)
+        if isinstance(self._indices_[i], pd.PeriodIndex):
+            return int(len(pd.period_range(end, last, freq=self.freq_)) - 1)
+        return int(len(pd.date_range(end, last, freq=self.freq_)) - 1)
+
     # ================================================================= update
     def update(self, y_new, X_new=None, update_scaler=True):
         """Absorb new observations without refitting the network.
@@ -618,13 +716,11 @@ class RNNForecaster(RNNEstimatorMixin):
         on the whole history.  Returns ``self``.
         """
         check_is_fitted(self, "network_")
-        panel = to_panel(y_new, id_col=self.id_col, time_col=self.time_col,
-                         target_col=self.target_col, freq=self.freq_, missing=self.missing,
-                         name="y_new")
+        panel = self._new_panel(y_new, "y_new", self.missing)
         if panel.values[0].shape[1] != self.n_columns_:
             raise ValueError(f"y_new has {panel.values[0].shape[1]} column(s); the forecaster was "
                              f"fitted on {self.n_columns_}")
-        pos = {sid: i for i, sid in enumerate(self._panel_.ids)}
+        positions = self._positions(panel, "y_new")
         x_new = None
         if self._x_hist_:
             if X_new is None:
@@ -632,12 +728,10 @@ class RNNForecaster(RNNEstimatorMixin):
             x_new = self._check_X_for(panel, X_new, future=False)
         elif X_new is not None:
             raise ValueError("X_new was given, but the forecaster was fitted without covariates")
-        for j, sid in enumerate(panel.ids):
-            if sid not in pos:
-                raise ValueError(f"y_new has series {sid!r}, which was not in the data the forecaster "
-                                 f"was fitted on")
-            i = pos[sid]
+        # check everything first, so that a failed update changes nothing
+        for j, i in enumerate(positions):
             _ti.continues(self._indices_[i][-1], panel.indices[j], self.freq_)
+        for j, i in enumerate(positions):
             self._indices_[i] = self._indices_[i].append(panel.indices[j])
             self._values_[i] = np.concatenate([self._values_[i], panel.values[j]])
             if x_new is not None:
@@ -652,24 +746,23 @@ class RNNForecaster(RNNEstimatorMixin):
         (higher is better, scikit-learn's convention), over the timestamps of
         the forecast that ``y_true`` contains."""
         check_is_fitted(self, "network_")
-        panel = to_panel(y_true, id_col=self.id_col, time_col=self.time_col,
-                         target_col=self.target_col, freq=self.freq_, missing="error",
-                         name="y_true")
-        horizon = max(len(ix) for ix in panel.indices)
+        panel = self._new_panel(y_true, "y_true", "error")
+        positions = self._positions(panel, "y_true")
+        horizon = max(self._steps_until(i, panel.indices[j][-1]) for j, i in enumerate(positions))
+        if horizon < 1:
+            raise ValueError("y_true does not overlap the forecast period: it lies inside the "
+                             "fitted history; score() compares forecasts with observations that "
+                             "follow the end of the training data")
         point, _, _ = self._forecast_scaled(horizon, X)
         errs = []
-        pos = {sid: i for i, sid in enumerate(self._panel_.ids)}
-        for j, sid in enumerate(panel.ids):
-            i = pos.get(sid)
-            if i is None:
-                raise ValueError(f"y_true has series {sid!r} that the forecaster does not know")
+        for j, i in enumerate(positions):
             fidx = self._future(i, horizon)
             pred = self._scalers_[i].inverse_transform(point[i])
             where = fidx.get_indexer(panel.indices[j])
             ok = where >= 0
             if not ok.any():
-                raise ValueError(f"y_true for series {sid!r} does not overlap the forecast period "
-                                 f"{fidx[0]} .. {fidx[-1]}")
+                raise ValueError(f"y_true for series {panel.ids[j]!r} does not overlap the forecast "
+                                 f"period {fidx[0]} .. {fidx[-1]}")
             errs.append(np.abs(panel.values[j][ok] - pred[where[ok]]).ravel())
         return -float(np.mean(np.concatenate(errs)))
 
@@ -680,6 +773,9 @@ class RNNForecaster(RNNEstimatorMixin):
         Parameters
         ----------
         y : same forms as ``fit`` or None (the fitted history)
+            Series the forecaster was fitted on keep their fitted scalers; other
+            series are scaled with statistics of their data up to the first
+            cutoff, so no cutoff sees its future through the scaler.
         start : float in (0, 1), int or timestamp
             First cutoff: a fraction of each series' length, a position, or a
             timestamp.  A cutoff is the last observed time of a forecast.
@@ -707,7 +803,19 @@ class RNNForecaster(RNNEstimatorMixin):
                              name="y")
             values = [v.astype(np.float64) for v in panel.values]
             indices, ids = list(panel.indices), panel.ids
+            if self._x_hist_ and X is None:
+                raise ValueError("this forecaster was fitted with covariates; pass X (covariates for "
+                                 "every timestamp of y) to backtest")
+            if X is not None and not self._x_hist_:
+                raise ValueError("X was given, but the forecaster was fitted without covariates")
             xh = self._check_X_for(panel, X, future=False) if self._x_hist_ else None
+            # series the forecaster knows keep their fitted scalers; others get
+            # scalers fitted on the data up to their first cutoff (no look-ahead)
+            known = {sid: i for i, sid in enumerate(self._panel_.ids)}
+            if self.n_series_ == 1 and len(ids) == 1:
+                fitted_pos = [0]
+            else:
+                fitted_pos = [known.get(sid) for sid in ids]
         frames = []
         for i, (v, idx, sid) in enumerate(zip(values, indices, ids)):
             n = v.shape[0]
@@ -719,7 +827,8 @@ class RNNForecaster(RNNEstimatorMixin):
             if refit:
                 preds = self._backtest_refit(v, idx, cut, horizon, None if xh is None else xh[i])
             else:
-                preds = self._backtest_batched(v, idx, cut, horizon, i if y is None else None,
+                preds = self._backtest_batched(v, idx, cut, horizon,
+                                               i if y is None else fitted_pos[i],
                                                None if xh is None else xh[i])
             for k, cpos in enumerate(cut):
                 tgt = idx[cpos + 1: cpos + 1 + horizon]
@@ -756,10 +865,11 @@ class RNNForecaster(RNNEstimatorMixin):
         else:
             sc = _scalers.make_scaler(None if self._scaler_kind() in ("none",) else
                                       ("standard" if self._scaler_kind() == "window" else self._scaler_kind()))
-            pos = bool(np.all(v > 0))
+            seen = v[:cut[0] + 1]
+            pos = bool(np.all(seen > 0))
             if self._scaler_kind() == "window" and pos:
                 sc = _scalers.make_scaler(None)
-            sc.fit(v)
+            sc.fit(seen)
         vs = sc.transform(v)
         fidx = _ti.future_index(idx, horizon + self.horizon, self.freq_)
         full_idx = idx.append(fidx)
@@ -849,6 +959,8 @@ class RNNForecaster(RNNEstimatorMixin):
             "columns": [str(c) for c in self.columns_],
             "input_size": self._input_size_,
             "n_cov": self._n_cov_,
+            "win_scale": float(self._win_scale_),
+            "level_steps": int(self._level_steps_),
             "quantiles": None if self._quantiles_ is None else list(map(float, self._quantiles_)),
             "has_x": bool(self._x_hist_),
             "history": {"loss_curve": self.loss_curve_, "validation_loss_curve": self.validation_loss_curve_,
@@ -891,6 +1003,8 @@ def _from_state(meta, arrays):
     est.columns_ = list(meta["columns"])
     est._input_size_ = int(meta["input_size"])
     est._n_cov_ = int(meta["n_cov"])
+    est._win_scale_ = float(meta["win_scale"])
+    est._level_steps_ = int(meta["level_steps"])
     est._quantiles_ = None if meta["quantiles"] is None else np.asarray(meta["quantiles"])
     est._values_ = [arrays[f"values.{i}"] for i in range(est.n_series_)]
     est._indices_ = [_full_index(s["index"], est.freq_) for s in meta["series"]]
