@@ -8,6 +8,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _LAZY = {
+    "RNNAnomalyDetector": "tsrnn.anomaly",
     "RNNForecaster": "tsrnn.forecast",
     "RNNRegressor": "tsrnn.regressor",
     "load": "tsrnn.io",

@@ -1,0 +1,413 @@
+"""RNNAnomalyDetector: prediction-error and reconstruction anomaly scores, thresholds, streaming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from tsrnn._checks import check_choice, check_dtype, check_float, check_int
+from tsrnn.base import RNNEstimatorMixin
+from tsrnn.data import scalers as _scalers
+from tsrnn.data import timeindex as _ti
+from tsrnn.data.validation import check_min_length, to_panel
+
+METHODS = ("forecast", "reconstruction")
+THRESHOLDS = ("dynamic", "likelihood", "quantile")
+
+
+class RNNAnomalyDetector(RNNEstimatorMixin):
+    """Recurrent-network anomaly detector for a univariate or multivariate series.
+
+    Follows PyOD's conventions: :meth:`fit` on (mostly) normal data;
+    :meth:`decision_function` gives a score per timestamp, higher = more
+    anomalous; :meth:`predict` gives 0/1 labels (1 = anomaly); after ``fit``,
+    ``decision_scores_``, ``labels_`` and ``threshold_`` describe the training data.
+
+    Parameters
+    ----------
+    cell : {"lstm", "gru", "elman", "rnn"}, default "lstm"
+    hidden_size : int, default 32
+    num_layers : int, default 1
+    window : int, default 64
+        Steps the network reads.
+    method : {"forecast", "reconstruction"}, default "forecast"
+        ``"forecast"``: the network predicts the next value from the ``window``
+        before it; the score at t is the robust z-score of the absolute
+        prediction error at t (median and MAD of the training errors, per column,
+        averaged over columns).  ``"reconstruction"``: a sequence autoencoder (a
+        recurrent encoder whose last state is decoded by a linear layer into the
+        whole window) reconstructs every window; the score is the robustly
+        normalised reconstruction error.  Causal scores use, at t, the error of
+        the last step of the window ending at t; batch scores average the errors
+        of t over every window that contains it.
+    threshold : {"dynamic", "likelihood", "quantile"} or float, default "dynamic"
+        How :meth:`predict` labels scores.
+
+        * ``"dynamic"``: the nonparametric dynamic threshold of Hundman et al.
+          (KDD 2018) with its pruning step, computed on the scores being labelled.
+        * ``"likelihood"``: the anomaly likelihood of Ahmad et al. (2017): the
+          scores returned are the log-scaled likelihood in [0, 1) (a short moving
+          average of the raw scores under a Gaussian fitted on a long causal window);
+          ``threshold_`` = 0.5, i.e. a likelihood of 1 - 1e-5.
+        * ``"quantile"``: ``threshold_`` is the ``1 - contamination`` quantile of
+          the training scores.
+        * a float: a fixed threshold on the scores.
+    contamination : float in (0, 0.5], default 0.01
+        The expected proportion of anomalies in the TRAINING data: with
+        ``threshold="quantile"``, that fraction of the training timestamps (the
+        highest-scoring ones) is labelled 1.  Unused by the other modes.
+    likelihood_window : int, default 8640
+        Long window of the likelihood's Gaussian (``threshold="likelihood"``).
+    online_learning_rate : float or None
+        With a value, :meth:`update` and :meth:`score_one` take one SGD step on
+        each new window after scoring it (the model keeps adapting).
+    scaler : {"standard", "minmax", "robust", None}, default "standard"
+    freq, missing : as in :class:`~tsrnn.RNNForecaster`
+    epochs, batch_size, learning_rate, optimizer, loss, clip_grad_norm,
+    lr_schedule, early_stopping, validation_fraction, nonlinearity, init,
+    forget_bias, dtype, device, nan_policy, n_jobs, random_state, verbose :
+        Training, as in :class:`~tsrnn.RNNRegressor`.
+    bidirectional : bool, default False
+        Not supported yet by the engine (raises).
+
+    Attributes
+    ----------
+    network_ : tsrnn.nn.Network
+    threshold_ : float
+    decision_scores_ : pd.Series
+        Scores of the training data (causal).
+    labels_ : pd.Series
+        0/1 labels of the training data.
+    columns_ : list
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from tsrnn import RNNAnomalyDetector
+    >>> t = np.arange(600)
+    >>> y = pd.Series(np.sin(2 * np.pi * t / 24), index=pd.date_range("2024", periods=600, freq="h"))
+    >>> d = RNNAnomalyDetector(cell="gru", hidden_size=8, window=24, epochs=10,
+    ...                        threshold="quantile", random_state=0).fit(y[:400])
+    >>> y_test = y.copy(); y_test.iloc[500] += 3.0
+    >>> s = d.decision_function(y_test)
+    >>> int(s.idxmax() == y.index[500])
+    1
+    """
+
+    def __init__(self, cell="lstm", hidden_size=32, num_layers=1, window=64, method="forecast",
+                 threshold="dynamic", contamination=0.01, likelihood_window=8640,
+                 online_learning_rate=None, scaler="standard", freq=None, missing="error",
+                 epochs=30, batch_size=64, learning_rate=1e-3, optimizer="adam", loss="mse",
+                 clip_grad_norm=None, lr_schedule=None, early_stopping=None,
+                 validation_fraction=0.1, nonlinearity="tanh", init="pytorch", forget_bias=None,
+                 bidirectional=False, dtype="float32", device="cpu", nan_policy="raise",
+                 n_jobs=None, random_state=None, verbose=False):
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.window = window
+        self.method = method
+        self.threshold = threshold
+        self.contamination = contamination
+        self.likelihood_window = likelihood_window
+        self.online_learning_rate = online_learning_rate
+        self.scaler = scaler
+        self.freq = freq
+        self.missing = missing
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.loss = loss
+        self.clip_grad_norm = clip_grad_norm
+        self.lr_schedule = lr_schedule
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.nonlinearity = nonlinearity
+        self.init = init
+        self.forget_bias = forget_bias
+        self.bidirectional = bidirectional
+        self.dtype = dtype
+        self.device = device
+        self.nan_policy = nan_policy
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ================================================================ checks
+    def _validate_params(self):
+        self._validate_common()
+        check_int(self.window, "window", minimum=1)
+        check_choice(self.method, "method", METHODS)
+        if isinstance(self.threshold, str):
+            check_choice(self.threshold, "threshold", THRESHOLDS)
+        else:
+            check_float(self.threshold, "threshold")
+        check_float(self.contamination, "contamination", minimum=0.0, maximum=0.5, strict_min=True)
+        check_int(self.likelihood_window, "likelihood_window", minimum=10)
+        check_float(self.online_learning_rate, "online_learning_rate", minimum=0.0, strict_min=True,
+                    allow_none=True)
+        check_choice(self.loss, "loss", ("mse", "mae", "huber"))
+        check_choice("none" if self.scaler is None else self.scaler, "scaler",
+                     ("standard", "minmax", "robust", "none"))
+        check_choice(self.missing, "missing", ("error", "interpolate"))
+
+    def _panel(self, y, name):
+        if not isinstance(y, (pd.Series, pd.DataFrame)):
+            raise TypeError(f"{name} must be a pandas Series (one series) or a wide DataFrame (one "
+                            f"column per variable), got {type(y).__name__}")
+        if isinstance(y, pd.DataFrame) and y.shape[1] == 0:
+            raise ValueError(f"{name} is a DataFrame without columns")
+        panel = to_panel(y, freq=self.freq if not hasattr(self, "freq_") else self.freq_,
+                         missing=self.missing, name=name)
+        if hasattr(self, "n_columns_") and panel.n_columns != self.n_columns_:
+            raise ValueError(f"{name} has {panel.n_columns} column(s); the detector was fitted on "
+                             f"{self.n_columns_} ({self.columns_})")
+        return panel
+
+    # ============================================================== windows
+    def _windows(self, vs):
+        """Inputs (m, w, d) and targets for the scaled values ``vs`` (n, d).
+
+        forecast: window ending at t-1 -> value at t, for t = w .. n-1;
+        reconstruction: window ending at t -> the window itself, t = w-1 .. n-1.
+        """
+        w = self.window
+        n, d = vs.shape
+        if self.method == "forecast":
+            ends = np.arange(w - 1, n - 1)
+            rows = ends[:, None] - w + 1 + np.arange(w)[None, :]
+            return vs[rows], vs[ends + 1]
+        ends = np.arange(w - 1, n)
+        rows = ends[:, None] - w + 1 + np.arange(w)[None, :]
+        X = vs[rows]
+        return X, X.reshape(len(ends), w * d)
+
+    def _errors(self, vs):
+        """Absolute errors per timestamp and column, (n, d), NaN where unscored.
+
+        Returns (causal, batch) error arrays.  For the forecast method both are
+        the one-step errors; for reconstruction the causal error at t is that of
+        the last step of the window ending at t, the batch error the mean over
+        the windows containing t.
+        """
+        n, d = vs.shape
+        w = self.window
+        X, Y = self._windows(vs)
+        causal = np.full((n, d), np.nan)
+        if len(X) == 0:
+            return causal, causal.copy()
+        out = self.network_.forward(X.astype(self.network_.dtype)).astype(np.float64)
+        if self.method == "forecast":
+            causal[w:] = np.abs(out - Y)
+            return causal, causal.copy()
+        err = np.abs(out - Y).reshape(len(X), w, d)  # window k covers t = k .. k + w - 1
+        causal[w - 1:] = err[:, -1, :]
+        total = np.zeros((n, d))
+        count = np.zeros((n, 1))
+        for j in range(w):
+            total[j:j + len(X)] += err[:, j, :]
+            count[j:j + len(X)] += 1
+        batch = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return causal, batch
+
+    def _zscores(self, err):
+        """Robust per-column z-scores from the training error statistics, averaged over columns."""
+        z = (err - self._err_median_) / self._err_scale_
+        return np.nanmean(z, axis=1) if z.shape[1] > 1 else z[:, 0]
+
+    def _raw_scores(self, vs, causal):
+        c, b = self._errors(vs)
+        err = c if causal else b
+        z = self._zscores(err)
+        # unscored warm-up steps get the lowest training score, never NaN
+        return np.where(np.isfinite(z), z, self._warmup_score_), err
+
+    def _transform_scores(self, raw):
+        if self.threshold == "likelihood":
+            from tsrnn.thresholds import likelihood_score
+
+            return likelihood_score(raw, long_window=self.likelihood_window)
+        return raw
+
+    # =================================================================== fit
+    def fit(self, y, X=None):
+        """Fit on ``y`` (a Series, or a wide DataFrame for multivariate data);
+        ``X`` is ignored (scikit-learn API compatibility).  Returns ``self``."""
+        for attr in ("freq_", "n_columns_"):
+            self.__dict__.pop(attr, None)
+        self._seed_base = None
+        self._validate_params()
+        panel = self._panel(y, "y")
+        need = self.window + (1 if self.method == "forecast" else 0) + 1
+        check_min_length(panel, need, "window + 2" if self.method == "forecast" else "window + 1",
+                         hint="lower window")
+        v = panel.values[0]
+        self._kind_ = panel.kind
+        self._series_name_ = panel.names[0] if panel.names else None
+        self.freq_ = panel.freq
+        self.columns_ = list(panel.columns)
+        self.n_columns_ = v.shape[1]
+        self._scaler_ = _scalers.make_scaler(self.scaler).fit(v)
+        vs = self._scaler_.transform(v)
+        Xw, Yw = self._windows(vs)
+        dt = check_dtype(self.dtype)
+        d = self.n_columns_
+        out_size = d if self.method == "forecast" else self.window * d
+        net = self._build_network(d, out_size)
+        trainer = self._build_trainer(net)
+        n_val = int(round(self.validation_fraction * len(Xw))) if self.early_stopping else 0
+        if n_val > 0 and len(Xw) - n_val >= 1:
+            hist = trainer.fit_windows(Xw[:-n_val].astype(dt), Yw[:-n_val].astype(dt),
+                                       Xw[-n_val:].astype(dt), Yw[-n_val:].astype(dt))
+        else:
+            hist = trainer.fit_windows(Xw.astype(dt), Yw.astype(dt))
+        self.network_ = net
+        self._store_history(hist)
+        # robust error statistics of the training data (per column)
+        causal, _ = self._errors(vs)
+        ok = np.isfinite(causal).all(axis=1)
+        med = np.median(causal[ok], axis=0)
+        mad = 1.4826 * np.median(np.abs(causal[ok] - med), axis=0)
+        sd = causal[ok].std(axis=0)
+        scale = np.where(mad > 1e-12, mad, np.where(sd > 1e-12, sd, 1.0))
+        self._err_median_ = med
+        self._err_scale_ = scale
+        zt = self._zscores(causal[ok])
+        self._warmup_score_ = float(np.min(zt)) if zt.size else 0.0
+        self._history_ = v[-(self.window + 1):].copy()  # for streaming
+        self._last_index_ = panel.indices[0][-1:]
+        raw = np.where(ok, self._zscores(np.where(ok[:, None], causal, 0.0)), self._warmup_score_)
+        scores = self._transform_scores(raw)
+        self.threshold_ = self._fit_threshold(scores)
+        self._stream_raw_ = list(raw[-self.likelihood_window:])
+        self.decision_scores_ = pd.Series(scores, index=panel.indices[0], name="score")
+        self.labels_ = pd.Series(self._label(scores), index=panel.indices[0], name="label")
+        return self
+
+    def _fit_threshold(self, scores):
+        if not isinstance(self.threshold, str):
+            return float(self.threshold)
+        if self.threshold == "likelihood":
+            return 0.5
+        from tsrnn import thresholds as th
+
+        if self.threshold == "quantile":
+            return float(th.quantile_threshold(scores, self.contamination))
+        res = th.dynamic_threshold(scores)
+        return float(np.max(res.threshold))
+
+    def _label(self, scores):
+        if self.threshold == "dynamic":
+            from tsrnn import thresholds as th
+
+            return th.dynamic_threshold(scores).labels.astype(int)
+        return (scores > self.threshold_).astype(int)
+
+    # ============================================================== scoring
+    def decision_function(self, y, causal=False, per_column=False):
+        """Anomaly scores of every timestamp of ``y`` (higher = more anomalous).
+
+        Parameters
+        ----------
+        y : Series or wide DataFrame (same columns as in ``fit``)
+        causal : bool, default False
+            True: the score at t uses only data up to t (streaming semantics).
+            For ``method="forecast"`` both modes are causal by construction and
+            give identical scores; for reconstruction the batch score averages
+            every window containing t.
+        per_column : bool, default False
+            Also return a DataFrame of per-column scores (multivariate data):
+            the result is then ``(scores, per_column_scores)``.
+
+        Returns
+        -------
+        pd.Series aligned to ``y``'s index (no NaN: the first ``window`` steps,
+        which cannot be scored, get the lowest training score).
+        """
+        check_is_fitted(self, "network_")
+        panel = self._panel(y, "y")
+        vs = self._scaler_.transform(panel.values[0])
+        raw, err = self._raw_scores(vs, causal)
+        scores = self._transform_scores(raw)
+        s = pd.Series(scores, index=panel.indices[0], name="score")
+        if not per_column:
+            return s
+        zc = (err - self._err_median_) / self._err_scale_
+        zc = np.where(np.isfinite(zc), zc, self._warmup_score_)
+        return s, pd.DataFrame(zc, index=panel.indices[0], columns=self.columns_)
+
+    def predict(self, y, causal=False):
+        """0/1 labels (1 = anomaly) for every timestamp of ``y``."""
+        scores = self.decision_function(y, causal=causal)
+        return pd.Series(self._label(scores.to_numpy()), index=scores.index, name="label")
+
+    def fit_predict(self, y, X=None):
+        """Fit on ``y`` and return the labels of ``y`` (``labels_``)."""
+        return self.fit(y).labels_
+
+    # ============================================================ streaming
+    def update(self, y_new):
+        """Score new observations that continue the stream; returns their scores.
+
+        Uses only the stored recent history and ``y_new`` (causal); with
+        ``online_learning_rate`` the model takes one SGD step per new window.
+        """
+        check_is_fitted(self, "network_")
+        panel = self._panel(y_new, "y_new")
+        _ti.continues(self._last_index_[-1], panel.indices[0], self.freq_)
+        vnew = panel.values[0]
+        out = np.empty(len(vnew))
+        for k in range(len(vnew)):
+            out[k] = self._score_next(vnew[k])
+        self._last_index_ = panel.indices[0][-1:]
+        return pd.Series(out, index=panel.indices[0], name="score")
+
+    def score_one(self, value, timestamp=None):
+        """Score one new observation (a number, or one value per column)."""
+        check_is_fitted(self, "network_")
+        v = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        if v.shape != (self.n_columns_,) or not np.isfinite(v).all():
+            raise ValueError(f"value must be {self.n_columns_} finite number(s), got {value!r}")
+        if timestamp is not None:
+            _ti.continues(self._last_index_[-1], pd.Index([timestamp]) if not isinstance(
+                timestamp, pd.Index) else timestamp, self.freq_)
+            self._last_index_ = _ti.future_index(self._last_index_, 1, self.freq_)
+        else:
+            self._last_index_ = _ti.future_index(self._last_index_, 1, self.freq_)
+        return float(self._score_next(v))
+
+    def _score_next(self, v):
+        hist = np.concatenate([self._history_, v[None, :]])[-(self.window + 1):]
+        vs = self._scaler_.transform(hist)
+        w = self.window
+        dt = self.network_.dtype
+        if self.method == "forecast":
+            x = vs[None, -w - 1:-1]
+            target = vs[-1][None, :]
+        else:
+            x = vs[None, -w:]
+            target = x.reshape(1, -1)
+        if x.shape[1] < w:
+            raw = self._warmup_score_
+        else:
+            out = self.network_.forward(x.astype(dt)).astype(np.float64)
+            err = np.abs(out - target)
+            if self.method == "reconstruction":
+                err = err.reshape(1, w, -1)[:, -1, :]
+            raw = float(self._zscores(err)[0])
+            if self.online_learning_rate is not None:
+                _, grads = self.network_.loss_and_grad(x.astype(dt), target.astype(dt), loss=self.loss)
+                flat = np.concatenate([grads[k].ravel() for k in self.network_.layout.names])
+                self.network_.params -= (self.online_learning_rate * flat).astype(dt)
+        self._history_ = hist
+        self._stream_raw_.append(raw)
+        if len(self._stream_raw_) > self.likelihood_window:
+            del self._stream_raw_[: len(self._stream_raw_) - self.likelihood_window]
+        if self.threshold == "likelihood":
+            return float(self._transform_scores(np.asarray(self._stream_raw_))[-1])
+        return raw
+
+
+__all__ = ["RNNAnomalyDetector"]
