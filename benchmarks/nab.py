@@ -39,7 +39,9 @@ def detect(values, args):
     y = pd.Series(values, dtype=float)  # positional index: NAB aligns by row
     det = RNNAnomalyDetector(cell=args.cell, hidden_size=args.hidden, window=args.window,
                              method=args.method, threshold="likelihood",
-                             likelihood_window=args.likelihood_window, epochs=args.epochs,
+                             likelihood_window=args.likelihood_window,
+                             likelihood_short_window=args.short_window, refractory=args.refractory,
+                             epochs=args.epochs,
                              batch_size=32, learning_rate=args.lr, random_state=args.seed,
                              n_jobs=args.threads)
     det.fit(y[:prob])
@@ -57,6 +59,8 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--likelihood-window", type=int, default=8640)
+    ap.add_argument("--short-window", type=int, default=1)
+    ap.add_argument("--refractory", type=int, default=200)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--files", type=int, default=None)

@@ -32,3 +32,8 @@ def test_m4_hourly_example_runs(tmp_path):
         pytest.skip("M4 data not available")
     res = mod.main(tiny=True, plot=str(tmp_path / "m.png"))
     assert np.isfinite(res["owa"])
+
+
+def test_detect_nyc_taxi_runs(tmp_path):
+    scores = _load("detect_nyc_taxi").main(tiny=True, plot=str(tmp_path / "n.png"))
+    assert len(scores) == 10320 and np.isfinite(scores.to_numpy()).all()

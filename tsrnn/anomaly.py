@@ -59,6 +59,13 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         highest-scoring ones) is labelled 1.  Unused by the other modes.
     likelihood_window : int, default 8640
         Long window of the likelihood's Gaussian (``threshold="likelihood"``).
+    likelihood_short_window : int, default 10
+        Short moving average of the raw scores compared with that Gaussian
+        (10 in Ahmad et al.; 1 or 2 react faster).
+    refractory : int, default 0
+        Causal alert suppression: a score is kept only when it exceeds every
+        score of the previous ``refractory`` steps, and is set to 0 otherwise,
+        so one event raises one alert instead of a burst.  0 disables it.
     online_learning_rate : float or None
         With a value, :meth:`update` and :meth:`score_one` take one SGD step on
         each new window after scoring it (the model keeps adapting).
@@ -97,7 +104,7 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
 
     def __init__(self, cell="lstm", hidden_size=32, num_layers=1, window=64, method="forecast",
                  threshold="dynamic", contamination=0.01, likelihood_window=8640,
-                 online_learning_rate=None, scaler="standard", freq=None, missing="error",
+                 likelihood_short_window=10, refractory=0, online_learning_rate=None, scaler="standard", freq=None, missing="error",
                  epochs=30, batch_size=64, learning_rate=1e-3, optimizer="adam", loss="mse",
                  clip_grad_norm=None, lr_schedule=None, early_stopping=None,
                  validation_fraction=0.1, nonlinearity="tanh", init="pytorch", forget_bias=None,
@@ -111,6 +118,8 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         self.threshold = threshold
         self.contamination = contamination
         self.likelihood_window = likelihood_window
+        self.likelihood_short_window = likelihood_short_window
+        self.refractory = refractory
         self.online_learning_rate = online_learning_rate
         self.scaler = scaler
         self.freq = freq
@@ -146,6 +155,8 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
             check_float(self.threshold, "threshold")
         check_float(self.contamination, "contamination", minimum=0.0, maximum=0.5, strict_min=True)
         check_int(self.likelihood_window, "likelihood_window", minimum=10)
+        check_int(self.likelihood_short_window, "likelihood_short_window", minimum=1)
+        check_int(self.refractory, "refractory", minimum=0)
         check_float(self.online_learning_rate, "online_learning_rate", minimum=0.0, strict_min=True,
                     allow_none=True)
         check_choice(self.loss, "loss", ("mse", "mae", "huber"))
@@ -228,8 +239,9 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         if self.threshold == "likelihood":
             from tsrnn.thresholds import likelihood_score
 
-            return likelihood_score(raw, long_window=self.likelihood_window)
-        return raw
+            raw = likelihood_score(raw, long_window=self.likelihood_window,
+                                   short_window=self.likelihood_short_window)
+        return _suppress(raw, self.refractory)
 
     # =================================================================== fit
     def fit(self, y, X=None):
@@ -405,9 +417,17 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         self._stream_raw_.append(raw)
         if len(self._stream_raw_) > self.likelihood_window:
             del self._stream_raw_[: len(self._stream_raw_) - self.likelihood_window]
-        if self.threshold == "likelihood":
-            return float(self._transform_scores(np.asarray(self._stream_raw_))[-1])
-        return raw
+        return float(self._transform_scores(np.asarray(self._stream_raw_))[-1])
+
+
+def _suppress(scores, k):
+    """Keep a score only when it exceeds every score of the previous ``k`` steps."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if k <= 0 or scores.size == 0:
+        return scores
+    prev = pd.Series(scores).shift(1).rolling(k, min_periods=1).max().to_numpy()
+    keep = ~(prev >= scores)  # NaN (no history) keeps the score
+    return np.where(keep, scores, 0.0)
 
 
 __all__ = ["RNNAnomalyDetector"]
