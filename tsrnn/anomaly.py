@@ -62,6 +62,15 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
     likelihood_short_window : int, default 10
         Short moving average of the raw scores compared with that Gaussian
         (10 in Ahmad et al.; 1 or 2 react faster).
+    smoothing_window : int, default 3
+        EWMA span of the dynamic threshold's error smoothing (telemanom uses a
+        long span on noisy errors; a long span flattens one-step spikes).
+    dynamic_window : int or None, default None
+        Sliding window of the dynamic threshold (telemanom used 2100 errors);
+        None computes one threshold over the whole scored series.  The method
+        favours few, large events: with one global threshold, smaller anomalies
+        next to a big one are pruned away; a window of a few hundred steps
+        finds more of them.
     refractory : int, default 0
         Causal alert suppression: a score is kept only when it exceeds every
         score of the previous ``refractory`` steps, and is set to 0 otherwise,
@@ -104,7 +113,9 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
 
     def __init__(self, cell="lstm", hidden_size=32, num_layers=1, window=64, method="forecast",
                  threshold="dynamic", contamination=0.01, likelihood_window=8640,
-                 likelihood_short_window=10, refractory=0, online_learning_rate=None, scaler="standard", freq=None, missing="error",
+                 likelihood_short_window=10, smoothing_window=3, dynamic_window=None,
+                 refractory=0,
+                 online_learning_rate=None, scaler="standard", freq=None, missing="error",
                  epochs=30, batch_size=64, learning_rate=1e-3, optimizer="adam", loss="mse",
                  clip_grad_norm=None, lr_schedule=None, early_stopping=None,
                  validation_fraction=0.1, nonlinearity="tanh", init="pytorch", forget_bias=None,
@@ -119,6 +130,8 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         self.contamination = contamination
         self.likelihood_window = likelihood_window
         self.likelihood_short_window = likelihood_short_window
+        self.smoothing_window = smoothing_window
+        self.dynamic_window = dynamic_window
         self.refractory = refractory
         self.online_learning_rate = online_learning_rate
         self.scaler = scaler
@@ -157,6 +170,8 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         check_int(self.likelihood_window, "likelihood_window", minimum=10)
         check_int(self.likelihood_short_window, "likelihood_short_window", minimum=1)
         check_int(self.refractory, "refractory", minimum=0)
+        check_int(self.smoothing_window, "smoothing_window", minimum=1)
+        check_int(self.dynamic_window, "dynamic_window", minimum=10, allow_none=True)
         check_float(self.online_learning_rate, "online_learning_rate", minimum=0.0, strict_min=True,
                     allow_none=True)
         check_choice(self.loss, "loss", ("mse", "mae", "huber"))
@@ -170,6 +185,13 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
                             f"column per variable), got {type(y).__name__}")
         if isinstance(y, pd.DataFrame) and y.shape[1] == 0:
             raise ValueError(f"{name} is a DataFrame without columns")
+        if isinstance(y, pd.DataFrame) and hasattr(self, "columns_"):
+            if list(y.columns) != list(self.columns_):
+                if set(y.columns) == set(self.columns_) and len(y.columns) == len(self.columns_):
+                    y = y[self.columns_]
+                else:
+                    raise ValueError(f"{name} has columns {list(y.columns)}, but the detector was "
+                                     f"fitted on {list(self.columns_)}")
         panel = to_panel(y, freq=self.freq if not hasattr(self, "freq_") else self.freq_,
                          missing=self.missing, name=name)
         if hasattr(self, "n_columns_") and panel.n_columns != self.n_columns_:
@@ -226,7 +248,12 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
     def _zscores(self, err):
         """Robust per-column z-scores from the training error statistics, averaged over columns."""
         z = (err - self._err_median_) / self._err_scale_
-        return np.nanmean(z, axis=1) if z.shape[1] > 1 else z[:, 0]
+        if z.shape[1] == 1:
+            return z[:, 0]
+        ok = np.isfinite(z).all(axis=1)
+        out = np.full(z.shape[0], np.nan)
+        out[ok] = z[ok].mean(axis=1)
+        return out
 
     def _raw_scores(self, vs, causal):
         c, b = self._errors(vs)
@@ -241,7 +268,8 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
 
             raw = likelihood_score(raw, long_window=self.likelihood_window,
                                    short_window=self.likelihood_short_window)
-        return _suppress(raw, self.refractory)
+        floor = 0.0 if self.threshold == "likelihood" else self._warmup_score_
+        return _suppress(raw, self.refractory, floor)
 
     # =================================================================== fit
     def fit(self, y, X=None):
@@ -283,7 +311,9 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         med = np.median(causal[ok], axis=0)
         mad = 1.4826 * np.median(np.abs(causal[ok] - med), axis=0)
         sd = causal[ok].std(axis=0)
-        scale = np.where(mad > 1e-12, mad, np.where(sd > 1e-12, sd, 1.0))
+        # errors live in the scaled space (O(1)); below sqrt(eps) they are rounding noise
+        tiny = float(np.sqrt(np.finfo(dt).eps))
+        scale = np.where(mad > tiny, mad, np.where(sd > tiny, sd, 1.0))
         self._err_median_ = med
         self._err_scale_ = scale
         zt = self._zscores(causal[ok])
@@ -294,6 +324,7 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         scores = self._transform_scores(raw)
         self.threshold_ = self._fit_threshold(scores)
         self._stream_raw_ = list(raw[-self.likelihood_window:])
+        self._train_raw_ = list(raw[-self.likelihood_window:])
         self.decision_scores_ = pd.Series(scores, index=panel.indices[0], name="score")
         self.labels_ = pd.Series(self._label(scores), index=panel.indices[0], name="label")
         return self
@@ -307,14 +338,22 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
 
         if self.threshold == "quantile":
             return float(th.quantile_threshold(scores, self.contamination))
-        res = th.dynamic_threshold(scores)
+        res = self._dynamic(scores)
         return float(np.max(res.threshold))
+
+    def _dynamic(self, scores):
+        from tsrnn import thresholds as th
+
+        window = self.dynamic_window
+        if window is not None and window >= len(scores):
+            window = None
+        return th.dynamic_threshold(scores, window=window, smoothing_window=self.smoothing_window)
 
     def _label(self, scores):
         if self.threshold == "dynamic":
             from tsrnn import thresholds as th
 
-            return th.dynamic_threshold(scores).labels.astype(int)
+            return self._dynamic(scores).labels.astype(int)
         return (scores > self.threshold_).astype(int)
 
     # ============================================================== scoring
@@ -342,7 +381,12 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         panel = self._panel(y, "y")
         vs = self._scaler_.transform(panel.values[0])
         raw, err = self._raw_scores(vs, causal)
-        scores = self._transform_scores(raw)
+        if self.threshold == "likelihood":
+            # the likelihood's long window starts with the training data's scores
+            hist = np.asarray(self._train_raw_)
+            scores = self._transform_scores(np.concatenate([hist, raw]))[len(hist):]
+        else:
+            scores = self._transform_scores(raw)
         s = pd.Series(scores, index=panel.indices[0], name="score")
         if not per_column:
             return s
@@ -420,14 +464,15 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         return float(self._transform_scores(np.asarray(self._stream_raw_))[-1])
 
 
-def _suppress(scores, k):
-    """Keep a score only when it exceeds every score of the previous ``k`` steps."""
+def _suppress(scores, k, floor=0.0):
+    """Keep a score only when it exceeds every score of the previous ``k`` steps;
+    others become ``min(score, floor)`` (never raised)."""
     scores = np.asarray(scores, dtype=np.float64)
     if k <= 0 or scores.size == 0:
         return scores
     prev = pd.Series(scores).shift(1).rolling(k, min_periods=1).max().to_numpy()
     keep = ~(prev >= scores)  # NaN (no history) keeps the score
-    return np.where(keep, scores, 0.0)
+    return np.where(keep, scores, np.minimum(scores, floor))
 
 
 __all__ = ["RNNAnomalyDetector"]
