@@ -24,7 +24,7 @@ import numpy as np
 from numba import prange
 
 from tsrnn._config import jit, pjit
-from tsrnn.kernels.activations import n_gates
+from tsrnn.kernels.activations import GRU, n_gates
 from tsrnn.kernels.cells import backward_step, forward_step
 from tsrnn.kernels.losses import NO_LOSS, loss_rows
 
@@ -39,6 +39,15 @@ def _add_bias_rows(m, params, off):
     n, k = m.shape
     for i in range(n):
         for j in range(k):
+            m[i, j] += params[off + j]
+
+
+@jit
+def _add_bias_cols(m, params, off, j0, j1):
+    """m[:, j0:j1] += params[off + j0 : off + j1] (a slice of a bias vector)."""
+    n = m.shape[0]
+    for i in range(n):
+        for j in range(j0, j1):
             m[i, j] += params[off + j]
 
 
@@ -102,6 +111,10 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
         z2 = Z.reshape((n, GH))
         np.dot(xin, w_ih.T, z2)
         _add_bias_rows(z2, params, offsets[l, 2])
+        # b_hh folds into the input projection, except GRU's candidate block,
+        # which sits inside r * (W_hn h + b_hn)
+        nb = 2 * H if cell == GRU else GH
+        _add_bias_cols(z2, params, offsets[l, 3], 0, nb)
         for b in range(bs):
             for j in range(H):
                 Hp[l, 0, b, j] = h0[l, b0 + b, j]
@@ -109,7 +122,8 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
         for t in range(T):
             hp = Hp[l, t]
             np.dot(hp, w_hh.T, R)
-            _add_bias_rows(R, params, offsets[l, 3])
+            if cell == GRU:
+                _add_bias_cols(R, params, offsets[l, 3], 2 * H, GH)
             cp = Cp[l] if t == 0 else S[l, t - 1]
             forward_step(cell, fast, Z[t], R, hp, cp, A[l, t], S[l, t], U[l, t], Hs[l, t])
             if t + 1 < T:
@@ -167,7 +181,9 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
         np.dot(dout, w_o, dH.reshape((n, H)))
     else:
         np.dot(dout, w_o, dH[T - 1])
-    dR = np.empty((T, bs, GH), dtype)
+    # only GRU's recurrent gate gradient differs from the input one (r * dn);
+    # the other cells share one buffer
+    dR = np.empty((T, bs, GH), dtype) if cell == GRU else Z
     dh = np.empty((bs, H), dtype)
     dhp = np.empty((bs, H), dtype)
     dc = np.empty((bs, H), dtype)

@@ -93,7 +93,9 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
     gradient on c_t coming from step t+1 and is overwritten with the gradient
     on c_{t-1}.  Writes the gradient of the gate pre-activations: ``dz`` for the
     input projection and ``dr`` for the recurrent projection (they differ only
-    for GRU's candidate gate), and the element-wise part of the gradient on
+    for GRU's candidate gate: for the other cells the caller passes the same
+    array as ``dz`` and ``dr``, and only ``dz`` is written), and the element-wise
+    part of the gradient on
     h_{t-1} to ``dh_prev`` (GRU: z*dh; zero for the others; the matrix part
     ``dr @ W_hh`` is added by the caller).
     """
@@ -106,7 +108,6 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
             dhb = dh[b]
             dcb = dc[b]
             dzb = dz[b]
-            drb = dr[b]
             for j in range(H):
                 i = ab[j]
                 f = ab[H + j]
@@ -123,10 +124,6 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
                 dzb[H + j] = df
                 dzb[2 * H + j] = dg
                 dzb[3 * H + j] = do
-                drb[j] = di
-                drb[H + j] = df
-                drb[2 * H + j] = dg
-                drb[3 * H + j] = do
                 dcb[j] = dcv * f
                 dh_prev[b, j] = 0.0
     elif cell == GRU:
@@ -158,21 +155,17 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
             ab = a[b]
             dhb = dh[b]
             dzb = dz[b]
-            drb = dr[b]
             for j in range(H):
                 d = dhb[j] if ab[j] > 0.0 else 0.0 * dhb[j]
                 dzb[j] = d
-                drb[j] = d
                 dh_prev[b, j] = 0.0
     else:
         for b in range(bs):
             ab = a[b]
             dhb = dh[b]
             dzb = dz[b]
-            drb = dr[b]
             for j in range(H):
                 h = ab[j]
                 d = dhb[j] * (1.0 - h * h)
                 dzb[j] = d
-                drb[j] = d
                 dh_prev[b, j] = 0.0
