@@ -351,8 +351,6 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
 
     def _label(self, scores):
         if self.threshold == "dynamic":
-            from tsrnn import thresholds as th
-
             return self._dynamic(scores).labels.astype(int)
         return (scores > self.threshold_).astype(int)
 

@@ -14,7 +14,6 @@ from tsrnn.base import RNNEstimatorMixin
 from tsrnn.data import scalers as _scalers
 from tsrnn.data import timeindex as _ti
 from tsrnn.data.validation import check_min_length, to_panel
-from tsrnn.kernels.losses import LOSS_CODES
 
 STRATEGIES = ("mimo", "recursive")
 SCALERS = ("standard", "minmax", "robust", "window", "none")
@@ -217,9 +216,6 @@ class RNNForecaster(RNNEstimatorMixin):
             return np.zeros((len(index), 0))
         return np.concatenate(parts, axis=1)
 
-    def _n_cov(self):
-        return self._n_cov_
-
     def _level_window(self):
         """Steps averaged into a window's level (``scaler="window"``): one
         seasonal period of the frequency when it fits in the window, else the
@@ -393,7 +389,6 @@ class RNNForecaster(RNNEstimatorMixin):
         Xs, Ys, Xv, Yv = [], [], [], []
         k = self._n_out_steps
         frac = check_float(self.validation_fraction, "validation_fraction", minimum=0.0, maximum=0.9)
-        c = self._n_cov_
         for i, v in enumerate(self._values_):
             n = v.shape[0]
             # windows need covariates one step past their end (recursive) or
@@ -411,7 +406,6 @@ class RNNForecaster(RNNEstimatorMixin):
                 Xv.append(X[-n_val:]); Yv.append(Y[-n_val:])
             else:
                 Xs.append(X); Ys.append(Y)
-        del c
         Xtr = np.concatenate(Xs)
         Ytr = np.concatenate(Ys)
         if self._scaler_kind() == "window" and len(Xtr):
@@ -1028,4 +1022,4 @@ def _from_state(meta, arrays):
     return est
 
 
-__all__ = ["RNNForecaster", "LOSS_CODES"]
+__all__ = ["RNNForecaster"]

@@ -11,6 +11,32 @@ from tsrnn.base import RNNEstimatorMixin
 from tsrnn.kernels.losses import LOSS_CODES
 
 
+def _precheck_array(x, name):
+    """Errors worded as scikit-learn words them (its estimator checks match on
+    the text): complex data, 1-D X, zero features.  Everything else is left to
+    :func:`tsrnn._checks.as_float_array`."""
+    if x is None or hasattr(x, "tocsr") or hasattr(x, "nnz"):
+        return
+    if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
+        x = x.to_numpy()
+    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}; "
+                         f"pass real values (e.g. {name}.real or np.abs({name}))")
+    if name != "X" or arr.dtype == object and arr.ndim < 2:
+        return
+    if arr.ndim <= 1:
+        raise ValueError(
+            f"X must be 2-D (n_samples, window) or 3-D (n_samples, window, n_features), got an "
+            f"array of shape {arr.shape}. Reshape your data either using X.reshape(-1, 1) if "
+            f"each sample is a window of a single step or X.reshape(1, -1) if X is a single "
+            f"window; to cut windows from a series use tsrnn.data.windows.WindowTransformer")
+    if arr.ndim in (2, 3) and arr.shape[0] > 0 and arr.shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+            f"required: X must hold windows of at least one step")
+
+
 class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
     """Recurrent-network regressor on fixed-length windows.
 
@@ -115,6 +141,7 @@ class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
     def _check_X(self, X, reset):
         from tsrnn._checks import check_dtype
 
+        _precheck_array(X, "X")
         arr = as_float_array(X, "X", check_dtype(self.dtype), allow_ndim=(2, 3))
         if reset:
             self.n_features_in_ = arr.shape[1]
@@ -143,7 +170,12 @@ class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
         self._seed_base = None
         self._validate_common()
         check_choice(self.loss, "loss", tuple(LOSS_CODES))
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None; "
+                "pass the targets of the windows (shape (n_samples,) or (n_samples, horizon))")
         X3 = self._check_X(X, reset=True)
+        _precheck_array(y, "y")
         y_arr = as_float_array(y, "y", check_dtype(self.dtype), allow_ndim=(1, 2))
         if y_arr.shape[0] != X3.shape[0]:
             raise ValueError(f"X and y have different numbers of samples: {X3.shape[0]} and {y_arr.shape[0]}")

@@ -98,7 +98,6 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     Cp = np.empty((L, bs, H), dtype)      # c_{-1} per layer (LSTM)
     Z = np.empty((T, bs, GH), dtype)
     R = np.empty((bs, GH), dtype)
-    zero_c = np.zeros((bs, H), dtype)
 
     for l in range(L):
         Il = I if l == 0 else H
