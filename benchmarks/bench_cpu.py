@@ -189,7 +189,7 @@ def main(argv=None):
     ap.add_argument("--json", help="also write the rows to this JSON file")
     args = ap.parse_args(argv)
 
-    import tsrnn  # noqa: F401  (compile/caches happen in the first fit below)
+    import tsrnn  # noqa: F401  (import cost is not part of the timings)
 
     info = versions()
     print("# bench_cpu", time.strftime("%Y-%m-%d %H:%M"), json.dumps(info))

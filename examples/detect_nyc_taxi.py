@@ -11,7 +11,6 @@ which of them were hit.
 
 import argparse
 
-import numpy as np
 
 from tsrnn import RNNAnomalyDetector
 from tsrnn.datasets import load_nab
