@@ -401,6 +401,13 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         """Fit on ``y`` and return the labels of ``y`` (``labels_``)."""
         return self.fit(y).labels_
 
+    def plot(self, y, causal=True, ax=None, **kwargs):
+        """Plot ``y`` with its labels and scores (matplotlib); see
+        :func:`tsrnn.plotting.detector_plot`.  Returns the Axes."""
+        from tsrnn.plotting import detector_plot
+
+        return detector_plot(self, y, causal=causal, ax=ax, **kwargs)
+
     # ============================================================ streaming
     def update(self, y_new):
         """Score new observations that continue the stream; returns their scores.

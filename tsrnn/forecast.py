@@ -910,6 +910,16 @@ class RNNForecaster(RNNEstimatorMixin):
             preds.append(est._scalers_[0].inverse_transform(point[0]))
         return np.stack(preds)
 
+    # ================================================================= plots
+    def plot(self, y=None, coverage=0.9, ax=None, **kwargs):
+        """Plot the history (or ``y``), the forecast and its interval (matplotlib).
+
+        See :func:`tsrnn.plotting.forecaster_plot`; returns the Axes.
+        """
+        from tsrnn.plotting import forecaster_plot
+
+        return forecaster_plot(self, y=y, coverage=coverage, ax=ax, **kwargs)
+
     # ============================================================ persistence
     def save(self, path):
         """Save to ``path`` in tsrnn's versioned format (arrays + JSON, no pickle)."""

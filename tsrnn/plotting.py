@@ -51,7 +51,7 @@ _ANOMALY_COLOR = "tab:red"
 def _pyplot():
     try:
         import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
+    except ImportError as exc:
         raise ImportError(_MISSING) from exc
     return plt
 
