@@ -395,21 +395,29 @@ def cmd_forecast(args):
         if not args.quiet:
             print(f"saved the model to {path}", file=sys.stderr)
     if plotting is not None:
-        _plot_forecast(plotting, f, y, fc, iv, args.plot, args.quiet)
+        _plot_forecast(plotting, f, fc, iv, args.plot, args.quiet)
     return 0
 
 
-def _plot_forecast(plotting, f, y, fc, iv, path, quiet):
+def _plot_forecast(plotting, f, fc, iv, path, quiet):
+    """Plot the forecast of the first series after the history the model holds."""
     import pandas as pd
 
-    if isinstance(y, pd.DataFrame) and isinstance(fc, pd.DataFrame):  # long: plot the first series
-        sid = y[f.id_col].iloc[0]
-        ys = y[y[f.id_col] == sid].set_index(f.time_col)[f.target_col]
+    idx = getattr(f, "_indices_", None)
+    vals = getattr(f, "_values_", None)
+    if isinstance(fc, pd.DataFrame):  # long: the first series
+        sid = fc[f.id_col].iloc[0]
         fcs = fc[fc[f.id_col] == sid].set_index(f.time_col)[f.target_col]
         ivs = None if iv is None else iv[iv[f.id_col] == sid].set_index(f.time_col)[["lower", "upper"]]
+        ids = list(getattr(getattr(f, "_panel_", None), "ids", [sid]))
+        i = ids.index(sid) if sid in ids else 0
         title = f"{sid}: forecast"
     else:
-        ys, fcs, ivs, title = y, fc, iv, "forecast"
+        fcs, ivs, i, title = fc, iv, 0, "forecast"
+    if idx is not None and vals is not None:
+        ys = pd.Series(vals[i][:, 0], index=idx[i], name=f.target_col)
+    else:
+        ys = pd.Series([], dtype="float64", index=fcs.index[:0])
     ax = plotting.plot_forecast(ys, fcs, interval=ivs, title=title)
     _save_plot(ax, path, quiet)
 
@@ -447,7 +455,6 @@ def cmd_detect(args):
 
 
 def cmd_predict(args):
-    import pandas as pd
     from tsrnn import RNNForecaster
     from tsrnn import load
 
@@ -470,13 +477,11 @@ def cmd_predict(args):
     iv = f.predict_interval(coverage=args.coverage, horizon=args.horizon) if args.coverage else None
     _write_csv(_forecast_frame(f, fc, iv), args.output, "the forecast", args.quiet)
     if plotting is not None:
-        y_hist = y_new if y_new is not None else pd.Series(dtype="float64")
-        _plot_forecast(plotting, f, y_hist, fc, iv, args.plot, args.quiet)
+        _plot_forecast(plotting, f, fc, iv, args.plot, args.quiet)
     return 0
 
 
 def cmd_demo(args):
-    import numpy as np
     from tsrnn import RNNAnomalyDetector, RNNForecaster, metrics
     from tsrnn.datasets import load_airline, load_nab
 
@@ -551,7 +556,6 @@ def cmd_demo(args):
                                            f"{len(windows)} labelled windows hit")
         _save_plot(ax, os.path.join(out_dir, "nyc_taxi_anomalies.png"), args.quiet)
     say(f"done in {time.perf_counter() - t_start:.1f} s")
-    _ = np  # imported for plotting helpers' array handling
     return 0
 
 
