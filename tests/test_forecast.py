@@ -910,3 +910,12 @@ def test_beats_seasonal_naive_on_seasonal_series():
     err_snaive = mae(test.to_numpy(), seasonal_naive(train.to_numpy(), h, period))
     # measured: 0.34 vs 0.55 (ratio 0.62); threshold leaves room for numerical drift
     assert err < 0.85 * err_snaive, (err, err_snaive)
+
+
+def test_backtest_progress_bar_when_verbose(capsys):
+    y = _series()
+    f = _fc(verbose=True).fit(y[:60])
+    f.backtest(y, start=50)
+    f.backtest(y, start=len(y) - 8, refit=True)
+    err = capsys.readouterr().err
+    assert "backtest" in err and "backtest refits" in err

@@ -811,7 +811,13 @@ class RNNForecaster(RNNEstimatorMixin):
             else:
                 fitted_pos = [known.get(sid) for sid in ids]
         frames = []
-        for i, (v, idx, sid) in enumerate(zip(values, indices, ids)):
+        series_iter = enumerate(zip(values, indices, ids))
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            series_iter = tqdm(series_iter, total=len(values), desc="backtest", unit="series",
+                               leave=False)
+        for i, (v, idx, sid) in series_iter:
             n = v.shape[0]
             c0 = self._cutoff_position(start, idx, n)
             last = n - horizon - 1
@@ -896,7 +902,12 @@ class RNNForecaster(RNNEstimatorMixin):
 
     def _backtest_refit(self, v, idx, cut, horizon, xh):
         preds = []
-        for cpos in cut:
+        cuts = cut
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            cuts = tqdm(cut, desc="backtest refits", unit="fit", leave=False)
+        for cpos in cuts:
             est = copy.deepcopy(self)
             sub = pd.DataFrame(v[:cpos + 1], index=idx[:cpos + 1], columns=self.columns_)
             y_sub = sub.iloc[:, 0] if self.n_columns_ == 1 else sub
