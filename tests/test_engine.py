@@ -653,3 +653,11 @@ def test_c0_for_a_cell_without_cell_state_is_rejected(cell):
     net = Network(2, 3, cell=cell, dtype="float64", random_state=0)
     with pytest.raises(ValueError, match="c0 was given"):
         net.forward(np.zeros((2, 4, 2)), c0=np.ones((1, 2, 3)))
+
+
+def test_values_beyond_float32_range_are_named_not_called_nan():
+    net = Network(1, 2, cell="gru", random_state=0)  # float32
+    X = np.ones((2, 3, 1))
+    X[0, 1, 0] = 1e300
+    with pytest.raises(ValueError, match=r"beyond the float32 range.*dtype='float64'"):
+        net.forward(X)

@@ -84,11 +84,28 @@ def as_float_array(x, name, dtype, ndim=None, allow_ndim=None):
         raise ValueError(f"{name} must be {want}, got an array of shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one sample")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
+    src = arr
+    with np.errstate(over="ignore"):
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not all_finite(arr):
+        if all_finite(np.ascontiguousarray(src)):
+            top = float(np.max(np.abs(src)))
+            raise ValueError(
+                f"{name} has values up to {top:.3g}, beyond the {np.dtype(dtype).name} range "
+                f"({float(np.finfo(dtype).max):.3g}); rescale the data or pass dtype='float64'")
         bad = int(np.size(arr) - np.isfinite(arr).sum())
         raise ValueError(
             f"{name} contains {bad} NaN or infinite value(s); drop or impute them "
             f"(e.g. interpolate) before fitting"
         )
     return arr
+
+
+def all_finite(arr, block=1 << 20):
+    """``np.isfinite(arr).all()`` in blocks, so that a long series does not need
+    a full-length temporary (memory stays independent of the length)."""
+    flat = arr.reshape(-1)
+    for i in range(0, flat.size, block):
+        if not np.isfinite(flat[i:i + block]).all():
+            return False
+    return True
