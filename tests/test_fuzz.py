@@ -519,3 +519,75 @@ def test_fuzz_network_params(input_size, hidden_size, cell, num_layers, output_s
     if ok:
         net, out = res
         assert out.shape == (2, net.output_size) and _finite(out)
+
+
+# ------------------------------------------------------------------ CLI
+_CELL = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                  st.integers(-10**6, 10**6).map(str),
+                  st.sampled_from(["", "abc", "NaN", "inf", "2024-13-45", "1e999", '"x,y"', " "]))
+_TIME = st.one_of(
+    st.dates(min_value=__import__("datetime").date(2000, 1, 1),
+             max_value=__import__("datetime").date(2030, 1, 1)).map(str),
+    st.integers(0, 10**4).map(str),
+    st.sampled_from(["", "not a date", "2024-01-01T00:00:00+05:00", "2024-02-30"]))
+
+
+@st.composite
+def _mostly_valid_rows(draw):
+    """A regular daily series of 8-30 rows with 0-2 corrupted cells."""
+    import datetime
+
+    n = draw(st.integers(8, 30))
+    start = draw(st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2030, 1, 1)))
+    rows = [[str(start + datetime.timedelta(days=i)), repr(float(np.sin(i / 2.0)) + 5.0)]
+            for i in range(n)]
+    for _ in range(draw(st.integers(0, 2))):
+        i = draw(st.integers(0, n - 1))
+        j = draw(st.integers(0, 1))
+        rows[i][j] = draw(_TIME if j == 0 else _CELL)
+    return [tuple(r) for r in rows]
+
+
+@given(rows=st.one_of(st.lists(st.tuples(_TIME, _CELL), min_size=0, max_size=30),
+                      _mostly_valid_rows()),
+       header=st.sampled_from(["ds,y", "y,ds", "time,value", "ds", ""]),
+       cmd=st.sampled_from(["forecast", "detect"]))
+def test_cli_never_tracebacks(rows, header, cmd):
+    """Random CSVs through the command line: exit 0 with output, or exit 2 with one
+    'tsrnn: error:' line -- never an internal error or a traceback."""
+    import contextlib
+    import io
+
+    from tsrnn.cli import main
+
+    import tempfile
+    from pathlib import Path
+
+    _CURRENT[0] = "test_cli_never_tracebacks"
+    _FUZZ_COUNTS["test_cli_never_tracebacks"] += 1
+    d = Path(tempfile.mkdtemp(prefix="tsrnn-cli-fuzz-"))
+    src = d / "in.csv"
+    src.write_text("\n".join([header] + [f"{a},{b}" for a, b in rows]) + "\n")
+    out = d / "out.csv"
+    args = [cmd, str(src), "--time-col", "ds", "--target-col", "y", "--window", "2",
+            "--hidden-size", "2", "--epochs", "1", "--quiet", "-o", str(out)]
+    if cmd == "forecast":
+        args += ["--horizon", "1"]
+    import shutil
+
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(args)
+        produced = out.exists()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    text = err.getvalue()
+    assert "Traceback" not in text and "internal error" not in text, text
+    _FUZZ_OUTCOMES["test_cli_never_tracebacks:" + ("ok" if code == 0 else "rejected")] += 1
+    if code == 0:
+        assert produced
+    else:
+        assert code == 2, text
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("tsrnn: error:"), text

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._checks import check_choice, check_dtype, check_float, check_int
-from tsrnn.base import RNNEstimatorMixin
+from tsrnn.base import RNNEstimatorMixin, check_dtype_range
 from tsrnn.data import scalers as _scalers
 from tsrnn.data import timeindex as _ti
 from tsrnn.data.validation import check_min_length, to_panel
@@ -297,6 +297,7 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         out_size = d if self.method == "forecast" else self.window * d
         net = self._build_network(d, out_size)
         trainer = self._build_trainer(net)
+        check_dtype_range(vs, dt)
         n_val = int(round(self.validation_fraction * len(Xw))) if self.early_stopping else 0
         if n_val > 0 and len(Xw) - n_val >= 1:
             hist = trainer.fit_windows(Xw[:-n_val].astype(dt), Yw[:-n_val].astype(dt),

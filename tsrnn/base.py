@@ -28,6 +28,22 @@ def resolve_device(device) -> str:
     return "cpu"
 
 
+def check_dtype_range(values, dtype, name="y"):
+    """Refuse (scaled) values that do not fit the compute dtype, before a cast turns
+    them into inf (and a misleading 'contains infinite values' error)."""
+    import numpy as np
+
+    dt = check_dtype(dtype)
+    if dt == np.float64 or values.size == 0:
+        return
+    top = float(np.max(np.abs(values)))
+    if top > float(np.finfo(dt).max):
+        raise ValueError(
+            f"{name} reaches {top:.3g} after scaling, beyond the {dt.name} range "
+            f"({float(np.finfo(dt).max):.3g}); use a scaler (e.g. scaler='standard'), rescale the "
+            f"data or pass dtype='float64'")
+
+
 class RNNEstimatorMixin(BaseEstimator):
     """Shared plumbing (validation of the common parameters, network, trainer)."""
 

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._checks import check_choice, check_dtype, check_float, check_int
-from tsrnn.base import RNNEstimatorMixin
+from tsrnn.base import RNNEstimatorMixin, check_dtype_range
 from tsrnn.data import scalers as _scalers
 from tsrnn.data import timeindex as _ti
 from tsrnn.data.validation import check_min_length, to_panel
@@ -354,6 +354,8 @@ class RNNForecaster(RNNEstimatorMixin):
         else:
             trainer = self._build_trainer(net)
         dt = check_dtype(self.dtype)
+        check_dtype_range(Xtr, dt)
+        check_dtype_range(Ytr, dt)
         Xtr, Ytr = Xtr.astype(dt), self._expand_quantiles(Ytr).astype(dt)
         if Xva is not None and self.early_stopping is not None:
             hist = trainer.fit_windows(Xtr, Ytr, Xva.astype(dt), self._expand_quantiles(Yva).astype(dt))
