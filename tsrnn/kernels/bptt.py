@@ -34,6 +34,15 @@ def _view2(params, off, rows, cols):
     return params[off:off + rows * cols].reshape((rows, cols))
 
 
+@jit(inline="always")
+def _row_step(r, bs, seq_out):
+    """(time step, sequence) of row ``r`` of the head's time-major output."""
+    if seq_out:
+        t = r // bs
+        return t, r - t * bs
+    return 0, r
+
+
 @jit
 def _add_bias_rows(m, params, off):
     n, k = m.shape
@@ -144,12 +153,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     np.dot(hin, w_o.T, out)
     _add_bias_rows(out, params, head_offsets[1])
     for r in range(nrow):
-        if seq_out:
-            t = r // bs
-            b = r - t * bs
-        else:
-            t = 0
-            b = r
+        t, b = _row_step(r, bs, seq_out)
         for k in range(O):
             pred[b0 + b, t, k] = out[r, k]
 
@@ -158,12 +162,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
         return loss
     target = np.empty((nrow, O), dtype)
     for r in range(nrow):
-        if seq_out:
-            t = r // bs
-            b = r - t * bs
-        else:
-            t = 0
-            b = r
+        t, b = _row_step(r, bs, seq_out)
         src = idx[b0 + b]
         for k in range(O):
             target[r, k] = Y[src, t, k]
