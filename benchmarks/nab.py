@@ -53,7 +53,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cell", default="gru")
     ap.add_argument("--hidden", type=int, default=32)
-    ap.add_argument("--window", type=int, default=32)
+    ap.add_argument("--window", type=int, default=16)
     ap.add_argument("--method", default="reconstruction")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--lr", type=float, default=3e-3)
