@@ -55,7 +55,7 @@ def main(argv=None):
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--window", type=int, default=16)
     ap.add_argument("--method", default="reconstruction")
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--likelihood-window", type=int, default=8640)
     ap.add_argument("--short-window", type=int, default=1)
