@@ -54,6 +54,28 @@ def check_float(value, name, minimum=None, maximum=None, allow_none=False,
     return value
 
 
+def check_interval(name, value, low=None, low_inclusive=True, high=None, high_inclusive=False,
+                   allow_inf=False):
+    """Return ``float(value)`` after checking it is a real number (finite unless
+    ``allow_inf``) in the interval given by ``low``/``high`` and their inclusivity."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    ok = not np.isnan(v) and (allow_inf or np.isfinite(v))
+    if ok and low is not None:
+        ok = v >= low if low_inclusive else v > low
+    if ok and high is not None:
+        ok = v <= high if high_inclusive else v < high
+    if not ok:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        left = "[" if (low is not None and low_inclusive) else "("
+        right = "]" if (high is not None and high_inclusive) else ")"
+        kind = "number" if allow_inf else "finite number"
+        raise ValueError(f"{name} must be a {kind} in {left}{lo}, {hi}{right}, got {value!r}")
+    return v
+
+
 def check_choice(value, name, choices):
     if not isinstance(value, str) or value.lower() not in choices:
         raise ValueError(f"{name}={value!r} is not supported; use one of {sorted(choices)}")

@@ -17,6 +17,8 @@ import numbers
 
 import numpy as np
 
+from tsrnn._checks import check_interval
+
 from tsrnn.kernels import optim as _k
 
 __all__ = [
@@ -56,22 +58,8 @@ def _check_n_params(n_params):
 
 def _check_float(name, value, low=0.0, high=None, low_inclusive=True, high_inclusive=False):
     """Return ``float(value)`` after checking it is a finite real in the given range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    v = float(value)
-    ok = math.isfinite(v)
-    if ok and low is not None:
-        ok = v >= low if low_inclusive else v > low
-    if ok and high is not None:
-        ok = v <= high if high_inclusive else v < high
-    if not ok:
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        left = "[" if (low is not None and low_inclusive) else "("
-        right = "]" if (high is not None and high_inclusive) else ")"
-        raise ValueError(f"{name} must be a finite number in {left}{lo}, {hi}{right}, "
-                         f"got {value!r}")
-    return v
+    return check_interval(name, value, low=low, low_inclusive=low_inclusive, high=high,
+                          high_inclusive=high_inclusive)
 
 
 def _check_bool(name, value):

@@ -19,6 +19,8 @@ import copy
 import math
 import numbers
 
+from tsrnn._checks import check_interval
+
 __all__ = [
     "Schedule",
     "ConstantLR",
@@ -30,23 +32,7 @@ __all__ = [
 ]
 
 
-def _check_real(name, value, low=None, low_inclusive=True, high=None, high_inclusive=False,
-                allow_inf=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    v = float(value)
-    ok = not math.isnan(v) and (allow_inf or math.isfinite(v))
-    if ok and low is not None:
-        ok = v >= low if low_inclusive else v > low
-    if ok and high is not None:
-        ok = v <= high if high_inclusive else v < high
-    if not ok:
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        left = "[" if (low is not None and low_inclusive) else "("
-        right = "]" if (high is not None and high_inclusive) else ")"
-        raise ValueError(f"{name} must be a number in {left}{lo}, {hi}{right}, got {value!r}")
-    return v
+_check_real = check_interval
 
 
 def _check_int(name, value, low):
