@@ -110,8 +110,8 @@ def _to_offset(freq, name="freq"):
     )
 
 
-def _to_period_freq(freq, name="freq"):
-    """Parse ``freq`` the way a PeriodIndex understands it ("M" and "ME" both work)."""
+def _period_alias(freq):
+    """The offset of a period alias such as "M" (None when ``freq`` is not one)."""
     if isinstance(freq, str):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -119,7 +119,13 @@ def _to_period_freq(freq, name="freq"):
                 return pd.PeriodDtype(freq).freq
             except (TypeError, ValueError):
                 pass
-    return _to_offset(freq, name)
+    return None
+
+
+def _to_period_freq(freq, name="freq"):
+    """Parse ``freq`` the way a PeriodIndex understands it ("M" and "ME" both work)."""
+    off = _period_alias(freq)
+    return off if off is not None else _to_offset(freq, name)
 
 
 def _parse_any_freq(freq, name="freq"):
@@ -127,14 +133,10 @@ def _parse_any_freq(freq, name="freq"):
     try:
         return _to_offset(freq, name)
     except ValueError:
-        if isinstance(freq, str):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    return pd.PeriodDtype(freq).freq
-                except (TypeError, ValueError):
-                    pass
-        raise
+        off = _period_alias(freq)
+        if off is None:
+            raise
+        return off
 
 
 def _is_int(x):
