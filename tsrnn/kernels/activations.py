@@ -27,9 +27,13 @@ ELMAN_TANH = 0
 ELMAN_RELU = 1
 LSTM = 2
 GRU = 3
+# the recurrent family of tsrnn/kernels/family.py (one gate block each)
+JORDAN = 4
+INDRNN = 5
+CTRNN = 6
 
 #: number of gate blocks per cell code
-N_GATES = {ELMAN_TANH: 1, ELMAN_RELU: 1, LSTM: 4, GRU: 3}
+N_GATES = {ELMAN_TANH: 1, ELMAN_RELU: 1, LSTM: 4, GRU: 3, JORDAN: 1, INDRNN: 1, CTRNN: 1}
 
 # activation kinds for apply_act
 ACT_SIGMOID = 0
