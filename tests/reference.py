@@ -53,8 +53,8 @@ def _cell_kind(cfg):
     raise ValueError(f"reference: unknown cell {cell!r}")
 
 
-def _layer_params(sd, l):
-    get = lambda k: np.asarray(sd[f"rnn.{k}_l{l}"], dtype=np.float64)  # noqa: E731
+def _layer_params(sd, l, suffix=""):
+    get = lambda k: np.asarray(sd[f"rnn.{k}_l{l}{suffix}"], dtype=np.float64)  # noqa: E731
     return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
 
@@ -152,23 +152,36 @@ def _step_backward(kind, cache, dh_new, dc_new, Wih, Whh, g):
 
 # -------------------------------------------------------------- forward
 def _forward_sample(sd, cfg, x_seq, h0, c0):
-    """Forward of one sample; returns (top hidden sequence, h_T, c_T, caches)."""
+    """Forward of one sample; returns (top hidden sequence, h_T, c_T, caches).
+
+    Bidirectional (``cfg["bidirectional"]``): each layer also runs the same
+    recurrence with the ``_reverse`` parameters over the time-reversed input,
+    its outputs are put back in time order and concatenated after the forward
+    direction's; states are ordered layer by layer, forward first.
+    """
     kind = _cell_kind(cfg)
     L = cfg["num_layers"]
+    suffixes = ("", "_reverse") if cfg.get("bidirectional") else ("",)
+    D = len(suffixes)
     inp = x_seq
     caches, h_fin, c_fin = [], [], []
     for l in range(L):
-        Wih, Whh, bih, bhh = _layer_params(sd, l)
-        h, c = h0[l].copy(), c0[l].copy()
-        outs, lc = [], []
-        for t in range(inp.shape[0]):
-            h, c, cache = _step_forward(kind, inp[t], h, c, Wih, Whh, bih, bhh)
-            outs.append(h)
-            lc.append(cache)
-        caches.append(lc)
-        h_fin.append(h)
-        c_fin.append(c)
-        inp = np.array(outs)
+        outs_dir = []
+        for d, sfx in enumerate(suffixes):
+            Wih, Whh, bih, bhh = _layer_params(sd, l, sfx)
+            h, c = h0[l * D + d].copy(), c0[l * D + d].copy()
+            seq = inp if d == 0 else inp[::-1]
+            outs, lc = [], []
+            for t in range(seq.shape[0]):
+                h, c, cache = _step_forward(kind, seq[t], h, c, Wih, Whh, bih, bhh)
+                outs.append(h)
+                lc.append(cache)
+            caches.append(lc)
+            h_fin.append(h)
+            c_fin.append(c)
+            outs = np.array(outs)
+            outs_dir.append(outs if d == 0 else outs[::-1])
+        inp = np.concatenate(outs_dir, axis=1)
     return inp, np.array(h_fin), np.array(c_fin), caches
 
 
@@ -190,7 +203,8 @@ def ref_forward(sd, cfg, X, h0=None, c0=None):
     """
     X = _as_3d(X, cfg["input_size"])
     B, T, _ = X.shape
-    L, H = cfg["num_layers"], cfg["hidden_size"]
+    D = 2 if cfg.get("bidirectional") else 1
+    L, H = cfg["num_layers"] * D, cfg["hidden_size"]
     h0 = _states(h0, L, B, H)
     c0 = _states(c0, L, B, H)
     W = np.asarray(sd["head.weight"], dtype=np.float64)
@@ -201,7 +215,8 @@ def ref_forward(sd, cfg, X, h0=None, c0=None):
         if cfg["return_sequences"]:
             ys.append(np.array([W @ top[t] + bo for t in range(T)]))
         else:
-            ys.append(W @ top[-1] + bo)
+            # the many-to-one head reads each direction's final state (h_n)
+            ys.append(W @ np.concatenate(list(hf[L - D:])) + bo)
         hn[:, b] = hf
         cn[:, b] = cf
     is_lstm = _cell_kind(cfg) == "lstm"
@@ -263,6 +278,9 @@ def ref_loss_and_grad(sd, cfg, X, Y, loss="mse", delta=1.0, quantiles=None, h0=N
     Returns ``(loss, grads)`` with ``grads`` keyed like ``sd``.
     """
     kind = _cell_kind(cfg)
+    if cfg.get("bidirectional"):
+        raise NotImplementedError("reference backward is unidirectional; bidirectional gradients "
+                                  "are checked by central differences and against torch")
     X = _as_3d(X, cfg["input_size"])
     B, T, _ = X.shape
     L, H, O = cfg["num_layers"], cfg["hidden_size"], cfg["output_size"]

@@ -252,7 +252,7 @@ def test_bad_data(data, make, exc, pattern):
     ({"cell": "bogus"}, ValueError, "'bogus'"),
     ({"learning_rate": -0.1}, ValueError, "-0.1"),
     ({"device": "cuda"}, ValueError, "cuda"),
-    ({"bidirectional": True}, ValueError, "bidirectional=True"),
+    ({"bidirectional": "yes"}, TypeError, "bidirectional must be True or False"),
     ({"hidden_size": 2.5}, TypeError, "2.5"),
     ({"n_jobs": 0}, ValueError, "n_jobs=0"),
     ({"dtype": "float16"}, ValueError, "float16"),

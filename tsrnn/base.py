@@ -63,10 +63,9 @@ class RNNEstimatorMixin(BaseEstimator):
         check_choice(self.nan_policy, "nan_policy", NAN_POLICIES)
         if self.n_jobs is not None:
             resolve_n_jobs(self.n_jobs)
-        if getattr(self, "bidirectional", False):
-            raise ValueError(
-                "bidirectional=True is not supported yet by tsrnn's engine; use bidirectional=False"
-            )
+        bidirectional = getattr(self, "bidirectional", False)
+        if not isinstance(bidirectional, bool) and type(bidirectional).__name__ != "bool_":
+            raise TypeError(f"bidirectional must be True or False, got {bidirectional!r}")
         self.device_ = resolve_device(self.device)
 
     def _build_network(self, input_size, output_size, return_sequences=False):
@@ -74,7 +73,8 @@ class RNNEstimatorMixin(BaseEstimator):
                        num_layers=self.num_layers, output_size=output_size,
                        return_sequences=return_sequences, nonlinearity=self.nonlinearity,
                        init=self.init, forget_bias=self.forget_bias, dtype=self.dtype,
-                       random_state=self._seed(0), n_jobs=self.n_jobs)
+                       random_state=self._seed(0), n_jobs=self.n_jobs,
+                       bidirectional=bool(getattr(self, "bidirectional", False)))
 
     def _seed(self, offset):
         """Derive independent integer seeds from ``random_state`` (int/None/RandomState)."""

@@ -69,7 +69,8 @@ class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
     init : {"pytorch", "xavier", "orthogonal", "identity"}, default "pytorch"
     forget_bias : float or None, default None
     bidirectional : bool, default False
-        Not supported yet (raises).
+        Read each window in both directions (see :class:`tsrnn.nn.Network`): the
+        head sees the final state of each direction.
     dtype : {"float32", "float64"}, default "float32"
     device : {"cpu", "cuda", "auto"}, default "cpu"
     nan_policy : {"raise", "warn"}, default "raise"

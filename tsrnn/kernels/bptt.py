@@ -12,10 +12,12 @@ Stateful truncated BPTT is the same call on consecutive chunks of
 ``c_out``) as the initial states (``h0``, ``c0``) of the next; no gradient
 flows into the initial states, so the gradient is cut at chunk boundaries.
 
-Parameter layout (a flat vector, PyTorch's shapes): for layer ``l``
-``offsets[l] = (W_ih, W_hh, b_ih, b_hh)`` with shapes (G*H, I_l), (G*H, H),
-(G*H,), (G*H,); the linear head is ``head_offsets = (W, b)`` with shapes
-(O, H) and (O,).
+Parameter layout (a flat vector, PyTorch's shapes): for layer ``l`` and
+direction ``d`` (0 forward, 1 reverse when bidirectional)
+``offsets[l * n_dir + d] = (W_ih, W_hh, b_ih, b_hh)`` with shapes (G*H, I_l),
+(G*H, H), (G*H,), (G*H,), where I_l is the input size for l = 0 and
+n_dir*H above; the linear head is ``head_offsets = (W, b)`` with shapes
+(O, n_dir*H) and (O,).
 """
 
 from __future__ import annotations
@@ -71,7 +73,17 @@ def _col_sums_into(m, out, off):
 
 
 @jit
-def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, seq_out,
+def _reverse_time_into(src, buf):
+    """Copy ``src`` (T, bs, k) into ``buf`` with the time axis reversed; returns the view."""
+    T, bs, k = src.shape
+    out = buf[:T * bs * k].reshape((T, bs, k))
+    for t in range(T):
+        out[T - 1 - t] = src[t]
+    return out
+
+
+@jit
+def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
                            X, Y, idx, b0, bs, h0, c0, h_out, c_out,
                            loss_code, delta, quantiles, scale, want_grad, pred, grad):
     """Forward (and backward) pass of ``bs`` sequences ``X[idx[b0:b0+bs]]``.
@@ -80,16 +92,25 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     loss).  Writes predictions to ``pred[b0:b0+bs]``, final states to
     ``h_out/c_out[:, b0:b0+bs]`` and, when ``want_grad``, the shard's gradient
     (already scaled by ``scale``) to ``grad`` (length = number of parameters).
+
+    With ``n_dir == 2`` every layer runs a forward direction and a reverse
+    direction (the same recurrence over the time-reversed input); the next
+    layer and the head read both directions concatenated, PyTorch's layout.
+    Per direction, all buffers are in processing order (step ``s`` of the
+    reverse direction is time ``T - 1 - s``).
     """
     dtype = params.dtype
     T = X.shape[1]
     I = X.shape[2]
     H = hidden_size
-    L = offsets.shape[0]
+    D = n_dir
+    DH = D * H
+    L = offsets.shape[0] // D
     G = n_gates(cell)
     GH = G * H
     O = pred.shape[2]
     n = T * bs
+    Imax = max(I, DH)
 
     # time-major copy of the shard's input
     x0 = np.empty((T, bs, I), dtype)
@@ -99,55 +120,79 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             for k in range(I):
                 x0[t, b, k] = X[src, t, k]
 
-    A = np.empty((L, T, bs, GH), dtype)   # activated gates
-    S = np.empty((L, T, bs, H), dtype)    # LSTM c_t / GRU W_hn h + b_hn
-    U = np.empty((L, T, bs, H), dtype)    # LSTM tanh(c_t)
-    Hs = np.empty((L, T, bs, H), dtype)   # hidden states
-    Hp = np.empty((L, T, bs, H), dtype)   # h_{t-1} sequence (Hp[l, 0] = h0)
-    Cp = np.empty((L, bs, H), dtype)      # c_{-1} per layer (LSTM)
+    LD = L * D
+    A = np.empty((LD, T, bs, GH), dtype)   # activated gates
+    S = np.empty((LD, T, bs, H), dtype)    # LSTM c_t / GRU W_hn h + b_hn
+    U = np.empty((LD, T, bs, H), dtype)    # LSTM tanh(c_t)
+    Hs = np.empty((LD, T, bs, H), dtype)   # hidden states (processing order)
+    Hp = np.empty((LD, T, bs, H), dtype)   # h_{s-1} sequence (Hp[ld, 0] = h0)
+    Cp = np.empty((LD, bs, H), dtype)      # c_{-1} per layer and direction (LSTM)
     Z = np.empty((T, bs, GH), dtype)
     R = np.empty((bs, GH), dtype)
+    # concatenated outputs of each layer (time order), only for two directions
+    Xc = np.empty((L, T, bs, DH), dtype) if D == 2 else np.empty((1, 1, 1, 1), dtype)
+    xbuf = np.empty(T * bs * Imax if D == 2 else 1, dtype)   # time-reversed layer input
 
     for l in range(L):
-        Il = I if l == 0 else H
-        w_ih = _view2(params, offsets[l, 0], GH, Il)
-        w_hh = _view2(params, offsets[l, 1], GH, H)
+        Il = I if l == 0 else DH
         if l == 0:
-            xin = x0.reshape((n, I))
+            src3 = x0
+        elif D == 1:
+            src3 = Hs[l - 1]
         else:
-            xin = Hs[l - 1].reshape((n, H))
-        z2 = Z.reshape((n, GH))
-        np.dot(xin, w_ih.T, z2)
-        _add_bias_rows(z2, params, offsets[l, 2])
-        # b_hh folds into the input projection, except GRU's candidate block,
-        # which sits inside r * (W_hn h + b_hn)
-        nb = 2 * H if cell == GRU else GH
-        _add_bias_cols(z2, params, offsets[l, 3], 0, nb)
-        for b in range(bs):
-            for j in range(H):
-                Hp[l, 0, b, j] = h0[l, b0 + b, j]
-                Cp[l, b, j] = c0[l, b0 + b, j]
-        for t in range(T):
-            hp = Hp[l, t]
-            np.dot(hp, w_hh.T, R)
-            if cell == GRU:
-                _add_bias_cols(R, params, offsets[l, 3], 2 * H, GH)
-            cp = Cp[l] if t == 0 else S[l, t - 1]
-            forward_step(cell, fast, Z[t], R, hp, cp, A[l, t], S[l, t], U[l, t], Hs[l, t])
-            if t + 1 < T:
-                Hp[l, t + 1] = Hs[l, t]
-        for b in range(bs):
-            for j in range(H):
-                h_out[l, b0 + b, j] = Hs[l, T - 1, b, j]
-                c_out[l, b0 + b, j] = S[l, T - 1, b, j] if G == 4 else 0.0
+            src3 = Xc[l - 1]
+        for d in range(D):
+            ld = l * D + d
+            w_ih = _view2(params, offsets[ld, 0], GH, Il)
+            w_hh = _view2(params, offsets[ld, 1], GH, H)
+            xin3 = src3 if d == 0 else _reverse_time_into(src3, xbuf)
+            xin = xin3.reshape((n, Il))
+            z2 = Z.reshape((n, GH))
+            np.dot(xin, w_ih.T, z2)
+            _add_bias_rows(z2, params, offsets[ld, 2])
+            # b_hh folds into the input projection, except GRU's candidate block,
+            # which sits inside r * (W_hn h + b_hn)
+            nb = 2 * H if cell == GRU else GH
+            _add_bias_cols(z2, params, offsets[ld, 3], 0, nb)
+            for b in range(bs):
+                for j in range(H):
+                    Hp[ld, 0, b, j] = h0[ld, b0 + b, j]
+                    Cp[ld, b, j] = c0[ld, b0 + b, j]
+            for t in range(T):
+                hp = Hp[ld, t]
+                np.dot(hp, w_hh.T, R)
+                if cell == GRU:
+                    _add_bias_cols(R, params, offsets[ld, 3], 2 * H, GH)
+                cp = Cp[ld] if t == 0 else S[ld, t - 1]
+                forward_step(cell, fast, Z[t], R, hp, cp, A[ld, t], S[ld, t], U[ld, t], Hs[ld, t])
+                if t + 1 < T:
+                    Hp[ld, t + 1] = Hs[ld, t]
+            for b in range(bs):
+                for j in range(H):
+                    h_out[ld, b0 + b, j] = Hs[ld, T - 1, b, j]
+                    c_out[ld, b0 + b, j] = S[ld, T - 1, b, j] if G == 4 else 0.0
+            if D == 2:
+                for t in range(T):
+                    ts = t if d == 0 else T - 1 - t
+                    for b in range(bs):
+                        for j in range(H):
+                            Xc[l, t, b, d * H + j] = Hs[ld, ts, b, j]
 
-    # linear head
-    w_o = _view2(params, head_offsets[0], O, H)
+    # linear head: every step reads the concatenated outputs; the last-step head
+    # reads the final state of each direction (PyTorch's h_n)
+    w_o = _view2(params, head_offsets[0], O, DH)
     if seq_out:
-        hin = Hs[L - 1].reshape((n, H))
+        if D == 1:
+            hin = Hs[L - 1].reshape((n, H))
+        else:
+            hin = Xc[L - 1].reshape((n, DH))
         nrow = n
     else:
-        hin = Hs[L - 1, T - 1]
+        hin = np.empty((bs, DH), dtype)
+        for d in range(D):
+            for b in range(bs):
+                for j in range(H):
+                    hin[b, d * H + j] = Hs[(L - 1) * D + d, T - 1, b, j]
         nrow = bs
     out = np.empty((nrow, O), dtype)
     np.dot(hin, w_o.T, out)
@@ -172,13 +217,23 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
         return loss
 
     # ---- backward ----
-    np.dot(dout.T, hin, _view2(grad, head_offsets[0], O, H))
+    np.dot(dout.T, hin, _view2(grad, head_offsets[0], O, DH))
     _col_sums_into(dout, grad, head_offsets[1])
-    dH = np.zeros((T, bs, H), dtype)
+    # dXo: gradient on the current layer's (concatenated) output, time order
+    dXo = np.zeros((T, bs, DH), dtype)
     if seq_out:
-        np.dot(dout, w_o, dH.reshape((n, H)))
+        np.dot(dout, w_o, dXo.reshape((n, DH)))
     else:
-        np.dot(dout, w_o, dH[T - 1])
+        dlast = np.empty((bs, DH), dtype)
+        np.dot(dout, w_o, dlast)
+        for d in range(D):
+            tl = T - 1 if d == 0 else 0
+            for b in range(bs):
+                for j in range(H):
+                    dXo[tl, b, d * H + j] = dlast[b, d * H + j]
+    dXn = np.empty((T, bs, DH), dtype)       # gradient on the layer's input
+    dxs = np.empty((n, DH), dtype)           # one direction's input gradient
+    dH = np.empty((T, bs, H), dtype)
     # only GRU's recurrent gate gradient differs from the input one (r * dn);
     # the other cells share one buffer
     dR = np.empty((T, bs, GH), dtype) if cell == GRU else Z
@@ -186,40 +241,64 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     dhp = np.empty((bs, H), dtype)
     dc = np.empty((bs, H), dtype)
     for l in range(L - 1, -1, -1):
-        Il = I if l == 0 else H
-        w_ih = _view2(params, offsets[l, 0], GH, Il)
-        w_hh = _view2(params, offsets[l, 1], GH, H)
-        dhp[:, :] = 0.0
-        dc[:, :] = 0.0
-        for t in range(T - 1, -1, -1):
-            for b in range(bs):
-                for j in range(H):
-                    dh[b, j] = dH[t, b, j] + dhp[b, j]
-            cp = Cp[l] if t == 0 else S[l, t - 1]
-            backward_step(cell, dh, dc, A[l, t], S[l, t], U[l, t], Hp[l, t], cp, Z[t], dR[t], dhp)
-            if t > 0:
-                # dh_{t-1} = elementwise part + dR_t @ W_hh
-                np.dot(dR[t], w_hh, dh)
+        Il = I if l == 0 else DH
+        if l == 0:
+            src3 = x0
+        elif D == 1:
+            src3 = Hs[l - 1]
+        else:
+            src3 = Xc[l - 1]
+        for d in range(D):
+            ld = l * D + d
+            w_ih = _view2(params, offsets[ld, 0], GH, Il)
+            w_hh = _view2(params, offsets[ld, 1], GH, H)
+            for s in range(T):
+                ts = s if d == 0 else T - 1 - s
                 for b in range(bs):
                     for j in range(H):
-                        dhp[b, j] += dh[b, j]
-        dz2 = Z.reshape((n, GH))
-        dr2 = dR.reshape((n, GH))
-        if l == 0:
-            xin = x0.reshape((n, I))
-        else:
-            xin = Hs[l - 1].reshape((n, H))
-        np.dot(dz2.T, xin, _view2(grad, offsets[l, 0], GH, Il))
-        np.dot(dr2.T, Hp[l].reshape((n, H)), _view2(grad, offsets[l, 1], GH, H))
-        _col_sums_into(dz2, grad, offsets[l, 2])
-        _col_sums_into(dr2, grad, offsets[l, 3])
+                        dH[s, b, j] = dXo[ts, b, d * H + j]
+            dhp[:, :] = 0.0
+            dc[:, :] = 0.0
+            for t in range(T - 1, -1, -1):
+                for b in range(bs):
+                    for j in range(H):
+                        dh[b, j] = dH[t, b, j] + dhp[b, j]
+                cp = Cp[ld] if t == 0 else S[ld, t - 1]
+                backward_step(cell, dh, dc, A[ld, t], S[ld, t], U[ld, t], Hp[ld, t], cp, Z[t], dR[t],
+                              dhp)
+                if t > 0:
+                    # dh_{t-1} = elementwise part + dR_t @ W_hh
+                    np.dot(dR[t], w_hh, dh)
+                    for b in range(bs):
+                        for j in range(H):
+                            dhp[b, j] += dh[b, j]
+            dz2 = Z.reshape((n, GH))
+            dr2 = dR.reshape((n, GH))
+            xin3 = src3 if d == 0 else _reverse_time_into(src3, xbuf)
+            xin = xin3.reshape((n, Il))
+            np.dot(dz2.T, xin, _view2(grad, offsets[ld, 0], GH, Il))
+            np.dot(dr2.T, Hp[ld].reshape((n, H)), _view2(grad, offsets[ld, 1], GH, H))
+            _col_sums_into(dz2, grad, offsets[ld, 2])
+            _col_sums_into(dr2, grad, offsets[ld, 3])
+            if l > 0:
+                if D == 1:
+                    np.dot(dz2, w_ih, dXn.reshape((n, DH)))
+                else:
+                    np.dot(dz2, w_ih, dxs)
+                    dx3 = dxs.reshape((T, bs, DH))
+                    for s in range(T):
+                        ts = s if d == 0 else T - 1 - s
+                        if d == 0:
+                            dXn[ts] = dx3[s]
+                        else:
+                            dXn[ts] += dx3[s]
         if l > 0:
-            np.dot(dz2, w_ih, dH.reshape((n, H)))
+            dXo[...] = dXn
     return loss
 
 
 @pjit
-def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, seq_out,
+def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
                            X, Y, idx, h0, c0, h_out, c_out,
                            loss_code, delta, quantiles, want_grad, pred, grad, shard_size):
     """Loss (mean over elements), gradient and predictions for one batch.
@@ -227,12 +306,14 @@ def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     Parameters
     ----------
     params : (P,) float array, flat parameter vector.
-    offsets : (L, 4) int64; head_offsets : (2,) int64 -- see module docstring.
+    offsets : (L * n_dir, 4) int64; head_offsets : (2,) int64 -- see module docstring.
     cell : int cell code; fast : bool (vectorised activation approximations);
-    hidden_size : int; seq_out : bool (head on every step).
+    hidden_size : int; n_dir : 1 or 2 (bidirectional); seq_out : bool (head on
+    every step).
     X : (N, T, I) inputs; Y : (N, T or 1, O) targets (ignored without a loss).
     idx : (B,) int64 rows of X/Y forming the batch.
-    h0, c0 : (L, B, H) initial states; h_out, c_out : (L, B, H) final states.
+    h0, c0 : (L * n_dir, B, H) initial states; h_out, c_out : final states
+    (PyTorch's order: layer-major, forward direction before reverse).
     loss_code : int (``losses.NO_LOSS`` for inference); delta : Huber delta;
     quantiles : (O,) pinball quantile per output.
     want_grad : bool; pred : (B, T or 1, O) predictions (written);
@@ -257,7 +338,7 @@ def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
         bs = min(shard_size, B - b0)
         g = gbuf[s] if want_grad else gbuf[0]
         losses[s] = shard_forward_backward(
-            params, offsets, head_offsets, cell, fast, hidden_size, seq_out,
+            params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
             X, Y, idx, b0, bs, h0, c0, h_out, c_out,
             loss_code, delta, quantiles, scale, want_grad, pred, g)
     if want_grad:

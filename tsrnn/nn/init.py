@@ -57,11 +57,12 @@ def initialise(layout, flat, scheme="pytorch", forget_bias=None, random_state=No
     H = layout.hidden_size
     G = layout.n_gates
     views = layout.views(flat)
-    for l in range(layout.num_layers):
-        w_ih = views[f"rnn.weight_ih_l{l}"]
-        w_hh = views[f"rnn.weight_hh_l{l}"]
-        b_ih = views[f"rnn.bias_ih_l{l}"]
-        b_hh = views[f"rnn.bias_hh_l{l}"]
+    blocks = [(l, sfx) for l in range(layout.num_layers) for sfx in layout.suffixes]
+    for l, sfx in blocks:
+        w_ih = views[f"rnn.weight_ih_l{l}{sfx}"]
+        w_hh = views[f"rnn.weight_hh_l{l}{sfx}"]
+        b_ih = views[f"rnn.bias_ih_l{l}{sfx}"]
+        b_hh = views[f"rnn.bias_hh_l{l}{sfx}"]
         in_l = w_ih.shape[1]
         if scheme == "pytorch":
             k = 1.0 / np.sqrt(H)
@@ -81,9 +82,9 @@ def initialise(layout, flat, scheme="pytorch", forget_bias=None, random_state=No
     if forget_bias is not None:
         if G != 4:
             raise ValueError("forget_bias applies to cell='lstm' only")
-        for l in range(layout.num_layers):
-            views[f"rnn.bias_ih_l{l}"][H:2 * H] = forget_bias
-            views[f"rnn.bias_hh_l{l}"][H:2 * H] = 0.0
+        for l, sfx in blocks:
+            views[f"rnn.bias_ih_l{l}{sfx}"][H:2 * H] = forget_bias
+            views[f"rnn.bias_hh_l{l}{sfx}"][H:2 * H] = 0.0
     w_o = views["head.weight"]
     k = 1.0 / np.sqrt(w_o.shape[1])
     w_o[...] = rng.uniform(-k, k, size=w_o.shape)

@@ -65,6 +65,17 @@ class Network:
     shard_size : int or None
         Sequences per parallel task (default ``TSRNN_SHARD_SIZE``, 16).  Results
         are identical for any thread count at a fixed shard size.
+    bidirectional : bool, default False
+        Run every layer also over the reversed sequence (PyTorch's
+        ``bidirectional=True``: parameters ``..._reverse``, layer ``l > 0`` and the
+        head read both directions concatenated, states of shape
+        ``(num_layers * 2, batch, hidden)`` ordered layer by layer, forward
+        first).  The many-to-one head reads the final state of each direction
+        (``h_n``: the forward direction after the last step, the reverse one
+        after the first), so it has seen the whole window; with
+        ``return_sequences=True`` the head at step t reads both directions' outputs
+        at t.  An output at t then depends on future inputs: not for causal
+        forecasting.
 
     Attributes
     ----------
@@ -90,7 +101,7 @@ class Network:
     def __init__(self, input_size, hidden_size, cell="lstm", num_layers=1, output_size=1,
                  return_sequences=False, nonlinearity="tanh", init="pytorch",
                  forget_bias=None, dtype="float32", random_state=None, n_jobs=None,
-                 shard_size=None):
+                 shard_size=None, bidirectional=False):
         self.input_size = check_int(input_size, "input_size", minimum=1)
         self.hidden_size = check_int(hidden_size, "hidden_size", minimum=1)
         self.cell = check_choice(cell, "cell", CELLS)
@@ -103,9 +114,12 @@ class Network:
         self.dtype = check_dtype(dtype)
         self.n_jobs = n_jobs
         self.shard_size = check_int(shard_size, "shard_size", minimum=1, allow_none=True)
+        if not isinstance(bidirectional, (bool, np.bool_)):
+            raise TypeError(f"bidirectional must be True or False, got {bidirectional!r}")
+        self.bidirectional = bool(bidirectional)
         self.cell_code = cell_code(self.cell, self.nonlinearity)
         self.layout = ParamLayout.build(self.cell_code, self.input_size, self.hidden_size,
-                                        self.num_layers, self.output_size)
+                                        self.num_layers, self.output_size, self.bidirectional)
         self._offsets, self._head_offsets = self.layout.offsets()
         params = np.zeros(self.layout.size, dtype=np.float64)
         initialise(self.layout, params, self.init, self.forget_bias, random_state)
@@ -122,6 +136,14 @@ class Network:
         return self.layout.size
 
     @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def state_shape(self, batch: int) -> tuple:
+        """Shape of the initial/final states for ``batch`` sequences."""
+        return (self.num_layers * self.num_directions, batch, self.hidden_size)
+
+    @property
     def is_lstm(self) -> bool:
         return self.cell_code == LSTM
 
@@ -131,7 +153,7 @@ class Network:
                     num_layers=self.num_layers, output_size=self.output_size,
                     return_sequences=self.return_sequences, nonlinearity=self.nonlinearity,
                     init=self.init, forget_bias=self.forget_bias, dtype=self.dtype.name,
-                    shard_size=self.shard_size)
+                    shard_size=self.shard_size, bidirectional=self.bidirectional)
 
     def copy(self) -> "Network":
         other = Network.__new__(Network)
@@ -142,7 +164,9 @@ class Network:
     def __repr__(self):
         return (f"Network(input_size={self.input_size}, hidden_size={self.hidden_size}, "
                 f"cell={self.cell!r}, num_layers={self.num_layers}, output_size={self.output_size}, "
-                f"return_sequences={self.return_sequences}, dtype={self.dtype.name!r})")
+                f"return_sequences={self.return_sequences}, "
+                + ("bidirectional=True, " if self.bidirectional else "")
+                + f"dtype={self.dtype.name!r})")
 
     # ------------------------------------------------------------ state dict
     def state_dict(self) -> dict:
@@ -218,14 +242,15 @@ class Network:
         return np.ascontiguousarray(arr)
 
     def _check_state(self, s, B, name):
-        L, H = self.num_layers, self.hidden_size
+        shape = self.state_shape(B)
         if s is None:
-            return np.zeros((L, B, H), self.dtype)
+            return np.zeros(shape, self.dtype)
         if hasattr(s, "detach"):
             s = s.detach().cpu().numpy()
         arr = as_float_array(s, name, self.dtype, allow_ndim=(3,))
-        if arr.shape != (L, B, H):
-            raise ValueError(f"{name} has shape {arr.shape}, expected (num_layers, batch, hidden) = {(L, B, H)}")
+        if arr.shape != shape:
+            what = "num_layers * 2" if self.bidirectional else "num_layers"
+            raise ValueError(f"{name} has shape {arr.shape}, expected ({what}, batch, hidden) = {shape}")
         return arr
 
     def _check_states(self, h0, c0, B):
@@ -258,15 +283,14 @@ class Network:
         shard = self.shard_size or _config.SHARD_SIZE
         return batch_forward_backward(
             self.params, self._offsets, self._head_offsets, self.cell_code, self._fast, self.hidden_size,
-            self.return_sequences, X, Y, idx, h0, c0, h_out, c_out, loss_code, float(delta),
+            self.num_directions, self.return_sequences, X, Y, idx, h0, c0, h_out, c_out, loss_code, float(delta),
             quantiles, bool(want_grad), pred, grad, shard)
 
     def _buffers(self, B, T):
         Ty = T if self.return_sequences else 1
-        L, H = self.num_layers, self.hidden_size
         pred = np.empty((B, Ty, self.output_size), self.dtype)
-        h_out = np.empty((L, B, H), self.dtype)
-        c_out = np.empty((L, B, H), self.dtype)
+        h_out = np.empty(self.state_shape(B), self.dtype)
+        c_out = np.empty(self.state_shape(B), self.dtype)
         return pred, h_out, c_out
 
     def _state_result(self, h_out, c_out):
@@ -279,7 +303,7 @@ class Network:
         Parameters
         ----------
         X : array of shape (batch, time, input_size) (or (batch, time) when input_size == 1)
-        h0, c0 : arrays of shape (num_layers, batch, hidden_size), optional
+        h0, c0 : arrays of shape (num_layers * num_directions, batch, hidden_size), optional
             Initial hidden (and, for LSTM, cell) states; zeros by default.
         return_state : bool
             Also return the final state: ``h`` (Elman, GRU) or ``(h, c)`` (LSTM),

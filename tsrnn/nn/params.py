@@ -25,25 +25,34 @@ class ParamLayout:
     names: tuple = field(default_factory=tuple)
     shapes: tuple = field(default_factory=tuple)
     starts: tuple = field(default_factory=tuple)
+    num_directions: int = 1
 
     @classmethod
-    def build(cls, cell_code, input_size, hidden_size, num_layers, output_size):
+    def build(cls, cell_code, input_size, hidden_size, num_layers, output_size,
+              bidirectional=False):
         G = N_GATES[cell_code]
+        D = 2 if bidirectional else 1
         names, shapes = [], []
         for l in range(num_layers):
-            in_l = input_size if l == 0 else hidden_size
-            names += [f"rnn.weight_ih_l{l}", f"rnn.weight_hh_l{l}",
-                      f"rnn.bias_ih_l{l}", f"rnn.bias_hh_l{l}"]
-            shapes += [(G * hidden_size, in_l), (G * hidden_size, hidden_size),
-                       (G * hidden_size,), (G * hidden_size,)]
+            in_l = input_size if l == 0 else D * hidden_size
+            for suffix in ("", "_reverse")[:D]:
+                names += [f"rnn.weight_ih_l{l}{suffix}", f"rnn.weight_hh_l{l}{suffix}",
+                          f"rnn.bias_ih_l{l}{suffix}", f"rnn.bias_hh_l{l}{suffix}"]
+                shapes += [(G * hidden_size, in_l), (G * hidden_size, hidden_size),
+                           (G * hidden_size,), (G * hidden_size,)]
         names += ["head.weight", "head.bias"]
-        shapes += [(output_size, hidden_size), (output_size,)]
+        shapes += [(output_size, D * hidden_size), (output_size,)]
         starts, pos = [], 0
         for s in shapes:
             starts.append(pos)
             pos += int(np.prod(s))
         return cls(cell_code, input_size, hidden_size, num_layers, output_size,
-                   tuple(names), tuple(shapes), tuple(starts))
+                   tuple(names), tuple(shapes), tuple(starts), D)
+
+    @property
+    def suffixes(self) -> tuple:
+        """Name suffix of each direction: ``("",)`` or ``("", "_reverse")``."""
+        return ("", "_reverse")[: self.num_directions]
 
     @property
     def size(self) -> int:
@@ -54,8 +63,9 @@ class ParamLayout:
         return N_GATES[self.cell_code]
 
     def offsets(self):
-        """(L, 4) int64 offsets of W_ih, W_hh, b_ih, b_hh and (2,) of the head."""
-        L = self.num_layers
+        """(L * D, 4) int64 offsets of W_ih, W_hh, b_ih, b_hh (row ``l * D + d`` for
+        layer ``l``, direction ``d``) and (2,) of the head."""
+        L = self.num_layers * self.num_directions
         rnn = np.asarray(self.starts[: 4 * L], dtype=np.int64).reshape(L, 4)
         head = np.asarray(self.starts[4 * L:], dtype=np.int64)
         return np.ascontiguousarray(rnn), np.ascontiguousarray(head)

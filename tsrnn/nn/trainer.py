@@ -140,7 +140,7 @@ class Trainer:
         st = self._state_cache.get(B)
         if st is None:
             net = self.network
-            z = np.zeros((net.num_layers, B, net.hidden_size), net.dtype)
+            z = np.zeros(net.state_shape(B), net.dtype)
             st = self._state_cache[B] = (z, z)
         return st
 
@@ -301,6 +301,10 @@ class Trainer:
         net = self.network
         if not net.return_sequences:
             raise ValueError("fit_stream needs a Network with return_sequences=True (a target per step)")
+        if getattr(net, "bidirectional", False):
+            raise ValueError("fit_stream carries the state forward in time, which a bidirectional "
+                             "network cannot do (its reverse direction starts at the end of each "
+                             "chunk); use fit_windows or a unidirectional network")
         n_streams = check_int(n_streams, "n_streams", minimum=1)
         bptt = check_int(bptt, "bptt", minimum=1)
         X, Y = self._check_stream(X, Y, "X", "Y")
@@ -313,11 +317,10 @@ class Trainer:
         Ys = Y[start:].reshape(n_streams, Ls, Y.shape[1])
         grad = np.zeros(net.n_params, net.dtype)
         idx = np.arange(n_streams, dtype=np.int64)
-        LL, H = net.num_layers, net.hidden_size
 
         def run_epoch(lr):
-            h = np.zeros((LL, n_streams, H), net.dtype)
-            c = np.zeros((LL, n_streams, H), net.dtype)
+            h = np.zeros(net.state_shape(n_streams), net.dtype)
+            c = np.zeros(net.state_shape(n_streams), net.dtype)
             total = 0.0
             for k in range(0, Ls, bptt):
                 xc = np.ascontiguousarray(Xs[:, k:k + bptt])
