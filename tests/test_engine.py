@@ -636,8 +636,9 @@ def test_bad_names_and_parameters():
         net.loss_and_grad(X, Y, loss="hinge")
     with pytest.raises(ValueError, match=r"delta must be > 0.0, got -1"):
         net.loss_and_grad(X, Y, loss="huber", delta=-1.0)
-    # case-insensitive names and the "rnn" alias
-    assert Network(2, 3, cell="LSTM").cell == "lstm"
+    # names are exact (as in scikit-learn), with a hint; "rnn" is an alias
+    with pytest.raises(ValueError, match=r"cell='LSTM'.*did you mean 'lstm'"):
+        Network(2, 3, cell="LSTM")
     assert Network(2, 3, cell="rnn").state_dict()["rnn.weight_hh_l0"].shape == (3, 3)
 
 

@@ -296,7 +296,7 @@ def test_fit_stream_chunks_carry_the_state_and_keep_the_latest_data(monkeypatch)
 
     def spy(Xc, Yc, idx, h0, c0, *rest):
         out = orig(Xc, Yc, idx, h0, c0, *rest)
-        h_out, c_out = rest[-2], rest[-1]
+        h_out, c_out = rest[6], rest[7]  # (loss, delta, q, want_grad, pred, grad, h_out, c_out, dt)
         calls.append((Xc.copy(), Yc.copy(), h0.copy(), c0.copy(), h_out.copy(), c_out.copy()))
         return out
 
@@ -360,7 +360,7 @@ def _record_stream_epoch(L, n_streams, bptt):
     orig_run, orig_buf = net._run, net._buffers
 
     def run(Xc, Yc, idx, h0, c0, *rest):
-        shapes.append((Xc.shape, Yc.shape, h0.shape, rest[-4].shape))  # rest[-4] is pred
+        shapes.append((Xc.shape, Yc.shape, h0.shape, rest[4].shape))  # rest[4] is pred
         return orig_run(Xc, Yc, idx, h0, c0, *rest)
 
     def buf(B, T):

@@ -77,9 +77,13 @@ def check_interval(name, value, low=None, low_inclusive=True, high=None, high_in
 
 
 def check_choice(value, name, choices):
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise ValueError(f"{name}={value!r} is not supported; use one of {sorted(choices)}")
-    return value.lower()
+    """``value`` if it is one of ``choices`` (exact, case-sensitive, as in scikit-learn)."""
+    if isinstance(value, str) and value in choices:
+        return value
+    hint = ""
+    if isinstance(value, str) and value.lower() in choices:
+        hint = f" (names are lower-case: did you mean {value.lower()!r}?)"
+    raise ValueError(f"{name}={value!r} is not supported; use one of {sorted(choices)}{hint}")
 
 
 def as_float_array(x, name, dtype, ndim=None, allow_ndim=None):

@@ -8,6 +8,9 @@ from sklearn.base import BaseEstimator
 from tsrnn._checks import check_choice, check_dtype, check_float, check_int
 from tsrnn._threading import resolve_n_jobs
 from tsrnn.nn.network import CELLS, Network
+
+#: options of the Jordan / IndRNN cells an estimator passes to Network
+CELL_OPTIONS = ("feedback", "residual", "recurrent_max")
 from tsrnn.nn.trainer import NAN_POLICIES, Trainer
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -66,6 +69,14 @@ class RNNEstimatorMixin(BaseEstimator):
         bidirectional = getattr(self, "bidirectional", False)
         if not isinstance(bidirectional, bool) and type(bidirectional).__name__ != "bool_":
             raise TypeError(f"bidirectional must be True or False, got {bidirectional!r}")
+        opts = getattr(self, "cell_options", None)
+        if opts is not None:
+            if not isinstance(opts, dict):
+                raise TypeError(f"cell_options must be a dict or None, got {type(opts).__name__}")
+            unknown = set(opts) - set(CELL_OPTIONS)
+            if unknown:
+                raise ValueError(f"cell_options has unknown key(s) {sorted(unknown)}; known: "
+                                 f"{', '.join(CELL_OPTIONS)} (see tsrnn.nn.Network)")
         self.device_ = resolve_device(self.device)
 
     def _build_network(self, input_size, output_size, return_sequences=False):
@@ -74,7 +85,8 @@ class RNNEstimatorMixin(BaseEstimator):
                        return_sequences=return_sequences, nonlinearity=self.nonlinearity,
                        init=self.init, forget_bias=self.forget_bias, dtype=self.dtype,
                        random_state=self._seed(0), n_jobs=self.n_jobs,
-                       bidirectional=bool(getattr(self, "bidirectional", False)))
+                       bidirectional=bool(getattr(self, "bidirectional", False)),
+                       **(getattr(self, "cell_options", None) or {}))
 
     def _seed(self, offset):
         """Derive independent integer seeds from ``random_state`` (int/None/RandomState)."""

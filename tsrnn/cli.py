@@ -80,7 +80,7 @@ def _threshold(text):
 
 def _add_common(p, *, window, hidden, epochs, lr, batch, cell):
     g = p.add_argument_group("model and training")
-    g.add_argument("--cell", default=cell, choices=("lstm", "gru", "elman", "rnn"),
+    g.add_argument("--cell", default=cell, choices=("lstm", "gru", "elman", "rnn", "jordan", "indrnn", "ctrnn"),
                    help=f"recurrent cell (default {cell})")
     g.add_argument("--window", type=_positive_int, default=window,
                    help=f"input length: past steps the network reads (default {window})")
@@ -150,7 +150,7 @@ def build_parser():
                                    "--train-fraction) and write time, value, score, label.")
     p.add_argument("data", help="CSV file")
     _add_columns(p, multi_target=True)
-    p.add_argument("--method", default="forecast", choices=("forecast", "reconstruction"))
+    p.add_argument("--method", default="forecast", choices=("forecast", "reconstruction", "hopfield"))
     p.add_argument("--threshold", type=_threshold, default="dynamic",
                    help="dynamic, likelihood, quantile or a number (default dynamic)")
     p.add_argument("--contamination", type=_positive_float, default=0.01,

@@ -37,7 +37,9 @@ class RNNForecaster(RNNEstimatorMixin):
 
     Parameters
     ----------
-    cell : {"lstm", "gru", "elman", "rnn"}, default "lstm"
+    cell : {"lstm", "gru", "elman", "rnn", "jordan", "indrnn", "ctrnn"}, default "lstm"
+        Recurrent cell (see :class:`tsrnn.nn.Network`; benchmarks/RESULTS.md
+        compares them on one task).
     hidden_size : int, default 64
     num_layers : int, default 1
     window : int, default 48
@@ -78,7 +80,7 @@ class RNNForecaster(RNNEstimatorMixin):
         Column names of a long DataFrame (Nixtla's ``unique_id``, ``ds``, ``y``).
     max_windows_per_series : int or None
         Keep only the most recent windows of each long series for training.
-    nonlinearity, init, forget_bias, bidirectional, dtype, device, nan_policy,
+    nonlinearity, init, forget_bias, bidirectional, cell_options, dtype, device, nan_policy,
     n_jobs, random_state, verbose :
         As in :class:`~tsrnn.RNNRegressor`.  ``bidirectional=True`` is refused:
         a forecaster must be causal.
@@ -112,9 +114,10 @@ class RNNForecaster(RNNEstimatorMixin):
                  loss="mse", clip_grad_norm=None, lr_schedule=None, early_stopping=None,
                  validation_fraction=0.1, scaler="standard", calendar=False, quantiles=None,
                  freq=None, missing="error", id_col="unique_id", time_col="ds", target_col="y",
-                 max_windows_per_series=None, nonlinearity="tanh", init="pytorch",
+                 max_windows_per_series=None, nonlinearity=None, init="pytorch",
                  forget_bias=None, bidirectional=False, dtype="float32", device="cpu",
-                 nan_policy="raise", n_jobs=None, random_state=None, verbose=False):
+                 nan_policy="raise", n_jobs=None, random_state=None, verbose=False,
+                 cell_options=None):
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -149,6 +152,7 @@ class RNNForecaster(RNNEstimatorMixin):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.cell_options = cell_options
 
     # ================================================================ checks
     def _validate_params(self):

@@ -48,11 +48,18 @@ class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
 
     Parameters
     ----------
-    cell : {"lstm", "gru", "elman", "rnn"}, default "lstm"
+    cell : {"lstm", "gru", "elman", "rnn", "jordan", "indrnn", "ctrnn"}, default "lstm"
+        Recurrent cell (see :class:`tsrnn.nn.Network`; benchmarks/RESULTS.md
+        compares them on one task).
     hidden_size : int, default 32
     num_layers : int, default 1
-    nonlinearity : {"tanh", "relu"}, default "tanh"
-        Elman activation.
+    nonlinearity : {"tanh", "relu"} or None, default None
+        Activation of the Elman, Jordan, IndRNN and CTRNN cells (None: relu for
+        IndRNN, tanh otherwise).
+    cell_options : dict or None, default None
+        Options of the Jordan / IndRNN cells passed to :class:`tsrnn.nn.Network`:
+        ``feedback`` ("free" or "teacher", Jordan), ``residual`` (bool, IndRNN),
+        ``recurrent_max`` (float, IndRNN).
     epochs : int, default 50
     batch_size : int, default 64
     learning_rate : float, default 1e-3
@@ -109,12 +116,12 @@ class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
     True
     """
 
-    def __init__(self, cell="lstm", hidden_size=32, num_layers=1, nonlinearity="tanh", epochs=50,
+    def __init__(self, cell="lstm", hidden_size=32, num_layers=1, nonlinearity=None, epochs=50,
                  batch_size=64, learning_rate=1e-3, optimizer="adam", loss="mse",
                  clip_grad_norm=None, lr_schedule=None, early_stopping=None,
                  validation_fraction=0.1, init="pytorch", forget_bias=None, bidirectional=False,
                  dtype="float32", device="cpu", nan_policy="raise", n_jobs=None,
-                 random_state=None, verbose=False):
+                 random_state=None, verbose=False, cell_options=None):
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -137,6 +144,7 @@ class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.cell_options = cell_options
 
     # ----------------------------------------------------------------- input
     def _check_X(self, X, reset):
@@ -164,8 +172,15 @@ class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
             arr = arr[:, :, None]
         return np.ascontiguousarray(arr)
 
-    def fit(self, X, y):
-        """Fit on windows ``X`` and targets ``y``; returns ``self``."""
+    def fit(self, X, y, dt=None):
+        """Fit on windows ``X`` and targets ``y``; returns ``self``.
+
+        ``dt`` (n_samples, window), optional: for ``cell="ctrnn"``, the time
+        elapsed before each step of each window, so irregularly sampled
+        windows need no resampling (express it in a typical-step unit, e.g.
+        divide the gaps by their median).  Pass the same kind of ``dt`` to
+        :meth:`predict`.
+        """
         from tsrnn._checks import check_dtype
 
         self._seed_base = None
@@ -184,22 +199,25 @@ class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
         Y = y_arr[:, None] if self._y_1d else y_arr
         self.n_outputs_ = Y.shape[1]
         net = self._build_network(X3.shape[2], self.n_outputs_)
+        dt = net._check_dt(dt, X3)
         trainer = self._build_trainer(net)
         n = X3.shape[0]
         n_val = int(round(self.validation_fraction * n)) if self.early_stopping is not None else 0
         if n_val > 0 and n - n_val >= 1:
-            hist = trainer.fit_windows(X3[:-n_val], Y[:-n_val], X3[-n_val:], Y[-n_val:])
+            kw = {} if dt is None else dict(dt=dt[:-n_val], dt_val=dt[-n_val:])
+            hist = trainer.fit_windows(X3[:-n_val], Y[:-n_val], X3[-n_val:], Y[-n_val:], **kw)
         else:
-            hist = trainer.fit_windows(X3, Y)
+            hist = trainer.fit_windows(X3, Y, **({} if dt is None else dict(dt=dt)))
         self.network_ = net
         self._store_history(hist)
         return self
 
-    def predict(self, X):
-        """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+    def predict(self, X, dt=None):
+        """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``
+        (``dt``: CTRNN time deltas, as in :meth:`fit`)."""
         check_is_fitted(self, "network_")
         X3 = self._check_X(X, reset=False)
-        out = self.network_.forward(X3)
+        out = self.network_.forward(X3, dt=dt)
         return out[:, 0] if self._y_1d else out
 
     def __sklearn_tags__(self):

@@ -49,14 +49,30 @@ def _xavier(rng, fan_out, fan_in):
     return rng.uniform(-bound, bound, size=(fan_out, fan_in))
 
 
-def initialise(layout, flat, scheme="pytorch", forget_bias=None, random_state=None):
-    """Fill ``flat`` (the parameter vector of ``layout``) in place."""
+def initialise(layout, flat, scheme="pytorch", forget_bias=None, random_state=None, **family_kw):
+    """Fill ``flat`` (the parameter vector of ``layout``) in place.
+
+    Jordan, IndRNN and CTRNN layouts go to
+    :func:`tsrnn.nn.family.initialise_family` (``family_kw`` are passed on).
+    """
     if scheme not in INITS:
         raise ValueError(f"init={scheme!r} is not supported; use one of {INITS}")
     rng = as_generator(random_state)
     H = layout.hidden_size
     G = layout.n_gates
     views = layout.views(flat)
+    from tsrnn.nn.family import FAMILY_CELLS, initialise_family
+
+    if layout.cell_code in FAMILY_CELLS:
+        name = FAMILY_CELLS[layout.cell_code]
+        if scheme != "pytorch":
+            raise ValueError(f"init={scheme!r} applies to cell='elman', 'lstm' and 'gru'; "
+                             f"cell={name!r} has its own initialisation (see tsrnn.nn.family); "
+                             f"leave init='pytorch'")
+        if forget_bias is not None:
+            raise ValueError("forget_bias applies to cell='lstm' only")
+        initialise_family(layout.names, layout.shapes, views, layout.cell_code, rng, **family_kw)
+        return
     blocks = [(l, sfx) for l in range(layout.num_layers) for sfx in layout.suffixes]
     for l, sfx in blocks:
         w_ih = views[f"rnn.weight_ih_l{l}{sfx}"]

@@ -7,24 +7,35 @@ import numpy as np
 from tsrnn import _config
 from tsrnn._checks import as_float_array, check_choice, check_dtype, check_float, check_int
 from tsrnn._threading import thread_limits
-from tsrnn.kernels.activations import ELMAN_RELU, ELMAN_TANH, GRU, LSTM
+from tsrnn.kernels.activations import (ACT_RELU, ACT_TANH, CTRNN, ELMAN_RELU, ELMAN_TANH, GRU,
+                                       INDRNN, JORDAN, LSTM)
 from tsrnn.kernels.losses import LOSS_CODES, NO_LOSS
 from tsrnn.nn.init import INITS, initialise
 from tsrnn.nn.params import ParamLayout
 
 #: accepted ``cell=`` names (aliases map to the same kernel)
-CELLS = ("elman", "rnn", "lstm", "gru")
+CELLS = ("elman", "rnn", "lstm", "gru", "jordan", "indrnn", "ctrnn")
+#: cells run by tsrnn.kernels.family (no gates, no bidirectional)
+FAMILY = {"jordan": JORDAN, "indrnn": INDRNN, "ctrnn": CTRNN}
+FEEDBACKS = ("free", "teacher")
 LOSSES = tuple(LOSS_CODES)
 
 
-def cell_code(cell: str, nonlinearity: str = "tanh") -> int:
+def default_nonlinearity(cell: str) -> str:
+    """IndRNN defaults to ReLU (Li et al. 2018), every other cell to tanh."""
+    return "relu" if cell == "indrnn" else "tanh"
+
+
+def cell_code(cell: str, nonlinearity: str | None = "tanh") -> int:
     """Integer kernel code of a cell name (``"rnn"`` is an alias of ``"elman"``)."""
     name = check_choice(cell, "cell", CELLS)
     if name == "lstm":
         return LSTM
     if name == "gru":
         return GRU
-    act = check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+    if name in FAMILY:
+        return FAMILY[name]
+    act = check_choice(nonlinearity or "tanh", "nonlinearity", ("tanh", "relu"))
     return ELMAN_RELU if act == "relu" else ELMAN_TANH
 
 
@@ -41,8 +52,22 @@ class Network:
         Features per time step.
     hidden_size : int
         Units per recurrent layer.
-    cell : {"lstm", "gru", "elman", "rnn"}, default "lstm"
-        Recurrent cell; ``"rnn"`` is an alias of ``"elman"``.
+    cell : {"lstm", "gru", "elman", "rnn", "jordan", "indrnn", "ctrnn"}, default "lstm"
+        Recurrent cell; ``"rnn"`` is an alias of ``"elman"``.  The last three
+        (:mod:`tsrnn.kernels.family` has their equations):
+
+        * ``"jordan"``: one hidden layer whose context is the network's
+          previous OUTPUT, ``h_t = act(W_ih x_t + W_ch y_{t-1} + b)``; see
+          ``feedback``.
+        * ``"indrnn"`` (Li et al. 2018): ``h_t = act(W_ih x_t + u * h_{t-1} + b)``
+          with a per-neuron recurrent weight ``u``, ReLU by default; ``|u|`` is
+          kept below ``recurrent_max`` after every optimizer step; deep stacks
+          with ``residual`` connections.
+        * ``"ctrnn"``: continuous-time RNN ``tau dh/dt = -h + W act(h) + W_in x + b``
+          integrated by an Euler step of length ``dt`` per observation, learnable
+          per-neuron ``tau``.  Pass ``dt`` (the time between observations) to
+          :meth:`forward` / :meth:`loss_and_grad` / the trainer to model
+          irregularly sampled series without resampling.
     num_layers : int, default 1
         Stacked recurrent layers.
     output_size : int, default 1
@@ -51,8 +76,9 @@ class Network:
         ``False``: the head reads the last step (many-to-one, output
         ``(batch, output_size)``); ``True``: every step (many-to-many, output
         ``(batch, time, output_size)``).
-    nonlinearity : {"tanh", "relu"}, default "tanh"
-        Activation of the Elman cell.
+    nonlinearity : {"tanh", "relu"} or None, default None
+        Activation of the Elman, Jordan, IndRNN and CTRNN cells (None: relu for
+        IndRNN, tanh otherwise).
     init : {"pytorch", "xavier", "orthogonal", "identity"}, default "pytorch"
         Initialiser, see :mod:`tsrnn.nn.init`.
     forget_bias : float or None
@@ -75,7 +101,18 @@ class Network:
         after the first), so it has seen the whole window; with
         ``return_sequences=True`` the head at step t reads both directions' outputs
         at t.  An output at t then depends on future inputs: not for causal
-        forecasting.
+        forecasting.  Elman, LSTM and GRU only.
+    feedback : {"free", "teacher"}, default "free"
+        Jordan only.  ``"free"``: the context is the model's own previous
+        output and training backpropagates through it; ``"teacher"``: training
+        feeds the true previous target (needs ``return_sequences=True``);
+        prediction without targets always runs free.
+    residual : bool, default True
+        IndRNN only: layers ``l >= 1`` add their input (deep residual IndRNN).
+    recurrent_max : float or None, default None
+        IndRNN only: bound on ``|u|``.  None: ``2 ** (1 / T)`` with ``T`` the
+        training window (or ``bptt``) length, so the gradient over ``T`` steps
+        grows at most 2-fold (the paper's bound for ReLU).
 
     Attributes
     ----------
@@ -99,15 +136,18 @@ class Network:
     """
 
     def __init__(self, input_size, hidden_size, cell="lstm", num_layers=1, output_size=1,
-                 return_sequences=False, nonlinearity="tanh", init="pytorch",
+                 return_sequences=False, nonlinearity=None, init="pytorch",
                  forget_bias=None, dtype="float32", random_state=None, n_jobs=None,
-                 shard_size=None, bidirectional=False):
+                 shard_size=None, bidirectional=False, feedback="free", residual=True,
+                 recurrent_max=None):
         self.input_size = check_int(input_size, "input_size", minimum=1)
         self.hidden_size = check_int(hidden_size, "hidden_size", minimum=1)
         self.cell = check_choice(cell, "cell", CELLS)
         self.num_layers = check_int(num_layers, "num_layers", minimum=1)
         self.output_size = check_int(output_size, "output_size", minimum=1)
         self.return_sequences = bool(return_sequences)
+        if nonlinearity is None:
+            nonlinearity = default_nonlinearity(self.cell)
         self.nonlinearity = check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
         self.init = check_choice(init, "init", INITS)
         self.forget_bias = check_float(forget_bias, "forget_bias", allow_none=True)
@@ -117,12 +157,25 @@ class Network:
         if not isinstance(bidirectional, (bool, np.bool_)):
             raise TypeError(f"bidirectional must be True or False, got {bidirectional!r}")
         self.bidirectional = bool(bidirectional)
+        self.feedback = check_choice(feedback, "feedback", FEEDBACKS)
+        if self.feedback == "teacher" and self.cell == "jordan" and not self.return_sequences:
+            raise ValueError("feedback='teacher' feeds the previous step's target, so it needs a "
+                             "target per step: pass return_sequences=True (or feedback='free')")
+        if not isinstance(residual, (bool, np.bool_)):
+            raise TypeError(f"residual must be True or False, got {residual!r}")
+        self.residual = bool(residual)
+        self.recurrent_max = check_float(recurrent_max, "recurrent_max", minimum=0.0,
+                                         strict_min=True, allow_none=True)
         self.cell_code = cell_code(self.cell, self.nonlinearity)
         self.layout = ParamLayout.build(self.cell_code, self.input_size, self.hidden_size,
                                         self.num_layers, self.output_size, self.bidirectional)
         self._offsets, self._head_offsets = self.layout.offsets()
         params = np.zeros(self.layout.size, dtype=np.float64)
-        initialise(self.layout, params, self.init, self.forget_bias, random_state)
+        family_kw = {}
+        if self.cell == "indrnn" and self.recurrent_max is not None:
+            # draw |u| below the given bound: gamma ** (1 / 1) = recurrent_max
+            family_kw = dict(n_steps=1, gamma=self.recurrent_max)
+        initialise(self.layout, params, self.init, self.forget_bias, random_state, **family_kw)
         self.params = params.astype(self.dtype)
 
     @property
@@ -139,9 +192,27 @@ class Network:
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
+    @property
+    def is_family(self) -> bool:
+        """Jordan, IndRNN or CTRNN (run by :mod:`tsrnn.kernels.family`)."""
+        return self.cell in FAMILY
+
     def state_shape(self, batch: int) -> tuple:
-        """Shape of the initial/final states for ``batch`` sequences."""
+        """Shape of the initial/final states for ``batch`` sequences (Jordan: the
+        context, i.e. the previous output, ``(1, batch, output_size)``)."""
+        if self.cell == "jordan":
+            return (1, batch, self.output_size)
         return (self.num_layers * self.num_directions, batch, self.hidden_size)
+
+    def apply_constraints(self, n_steps: int) -> None:
+        """Project the parameters onto their constraints after an update
+        (IndRNN: ``|u| <= recurrent_max``, default ``2 ** (1 / n_steps)``)."""
+        if self.cell != "indrnn":
+            return
+        from tsrnn.nn.family import indrnn_clip_recurrent, indrnn_recurrent_max
+
+        bound = self.recurrent_max or indrnn_recurrent_max(max(int(n_steps), 1))
+        indrnn_clip_recurrent(self.params, self._offsets, self.hidden_size, bound)
 
     @property
     def is_lstm(self) -> bool:
@@ -153,7 +224,9 @@ class Network:
                     num_layers=self.num_layers, output_size=self.output_size,
                     return_sequences=self.return_sequences, nonlinearity=self.nonlinearity,
                     init=self.init, forget_bias=self.forget_bias, dtype=self.dtype.name,
-                    shard_size=self.shard_size, bidirectional=self.bidirectional)
+                    shard_size=self.shard_size, bidirectional=self.bidirectional,
+                    feedback=self.feedback, residual=self.residual,
+                    recurrent_max=self.recurrent_max)
 
     def copy(self) -> "Network":
         other = Network.__new__(Network)
@@ -249,8 +322,11 @@ class Network:
             s = s.detach().cpu().numpy()
         arr = as_float_array(s, name, self.dtype, allow_ndim=(3,))
         if arr.shape != shape:
-            what = "num_layers * 2" if self.bidirectional else "num_layers"
-            raise ValueError(f"{name} has shape {arr.shape}, expected ({what}, batch, hidden) = {shape}")
+            what = ("(1, batch, output_size): a Jordan state is the previous output"
+                    if self.cell == "jordan" else
+                    "(num_layers * 2, batch, hidden)" if self.bidirectional else
+                    "(num_layers, batch, hidden)")
+            raise ValueError(f"{name} has shape {arr.shape}, expected {what} = {shape}")
         return arr
 
     def _check_states(self, h0, c0, B):
@@ -276,15 +352,57 @@ class Network:
 
     # -------------------------------------------------------------- kernels
     def _run(self, X, Y, idx, h0, c0, loss_code, delta, quantiles, want_grad, pred, grad,
-             h_out, c_out):
-        """Unchecked kernel call (arrays already validated and contiguous)."""
+             h_out, c_out, dt=None):
+        """Unchecked kernel call (arrays already validated and contiguous; ``dt``
+        (N, T) for CTRNN, None = unit steps)."""
+        shard = self.shard_size or _config.SHARD_SIZE
+        if self.is_family:
+            from tsrnn.kernels.family import family_forward_backward
+
+            if dt is None:
+                dt = self._unit_dt(X.shape[0], X.shape[1])
+            act = ACT_RELU if self.nonlinearity == "relu" else ACT_TANH
+            return family_forward_backward(
+                self.params, self._offsets, self._head_offsets, self.cell_code, act, self._fast,
+                self.hidden_size, self.return_sequences, X, Y, dt, idx, h0, h_out, loss_code,
+                float(delta), quantiles, bool(want_grad), pred, grad, shard,
+                self.feedback == "teacher", self.residual)
         from tsrnn.kernels.bptt import batch_forward_backward
 
-        shard = self.shard_size or _config.SHARD_SIZE
         return batch_forward_backward(
             self.params, self._offsets, self._head_offsets, self.cell_code, self._fast, self.hidden_size,
             self.num_directions, self.return_sequences, X, Y, idx, h0, c0, h_out, c_out, loss_code, float(delta),
             quantiles, bool(want_grad), pred, grad, shard)
+
+    def _unit_dt(self, N, T):
+        if self.cell != "ctrnn":
+            return np.ones((1, 1), self.dtype)
+        cache = self.__dict__.setdefault("_dt_cache", {})
+        if (N, T) not in cache:
+            cache.clear()
+            cache[(N, T)] = np.ones((N, T), self.dtype)
+        return cache[(N, T)]
+
+    def _check_dt(self, dt, X, name="dt"):
+        """Validate per-step time deltas for ``X`` (N, T, I): (N, T), (T,) or a scalar."""
+        if dt is None:
+            return None
+        if self.cell != "ctrnn":
+            raise ValueError(f"{name} (time deltas) is only used by cell='ctrnn'; this network has "
+                             f"cell={self.cell!r}")
+        N, T = X.shape[0], X.shape[1]
+        arr = as_float_array(dt, name, self.dtype, allow_ndim=(0, 1, 2))
+        if arr.ndim < 2:
+            if arr.ndim == 1 and arr.shape[0] != T:
+                raise ValueError(f"{name} has {arr.shape[0]} values but X has {T} time steps; pass "
+                                 f"one delta per step, shape ({T},) or ({N}, {T})")
+            arr = np.broadcast_to(arr, (N, T))
+        if arr.shape != (N, T):
+            raise ValueError(f"{name} has shape {arr.shape}, expected (batch, time) = {(N, T)}")
+        if (arr < 0).any():
+            raise ValueError(f"{name} contains negative time deltas (min {float(arr.min()):g}); "
+                             f"time deltas are the (non-negative) gaps between observations")
+        return np.ascontiguousarray(arr)
 
     def _buffers(self, B, T):
         Ty = T if self.return_sequences else 1
@@ -297,7 +415,7 @@ class Network:
         return (h_out, c_out) if self.is_lstm else h_out
 
     # ------------------------------------------------------------ public API
-    def forward(self, X, h0=None, c0=None, return_state=False):
+    def forward(self, X, h0=None, c0=None, return_state=False, dt=None):
         """Outputs for a batch of sequences.
 
         Parameters
@@ -308,6 +426,10 @@ class Network:
         return_state : bool
             Also return the final state: ``h`` (Elman, GRU) or ``(h, c)`` (LSTM),
             as ``torch.nn.RNN/GRU/LSTM`` do.
+        dt : array of shape (batch, time) or (time,), optional
+            CTRNN only: time since the previous observation of each step (in the
+            unit the model was trained with, e.g. the usual sampling interval);
+            None = 1 everywhere.
 
         Returns
         -------
@@ -315,6 +437,7 @@ class Network:
             with ``return_sequences=True``.
         """
         X = self._check_X(X)
+        dt = self._check_dt(dt, X)
         B, T = X.shape[0], X.shape[1]
         h0, c0 = self._check_states(h0, c0, B)
         pred, h_out, c_out = self._buffers(B, T)
@@ -322,7 +445,7 @@ class Network:
         dummy_y = np.zeros((1, 1, 1), self.dtype)
         with thread_limits(self.n_jobs):
             self._run(X, dummy_y, idx, h0, c0, NO_LOSS, 1.0, self._quantiles(NO_LOSS, None),
-                      False, pred, np.zeros(1, self.dtype), h_out, c_out)
+                      False, pred, np.zeros(1, self.dtype), h_out, c_out, dt)
         y = pred if self.return_sequences else pred[:, 0, :]
         if return_state:
             return y, self._state_result(h_out, c_out)
@@ -331,7 +454,7 @@ class Network:
     __call__ = forward
 
     def loss_and_grad(self, X, Y, loss="mse", h0=None, c0=None, delta=1.0, quantiles=None,
-                      return_state=False):
+                      return_state=False, dt=None):
         """Mean loss over all output elements and its gradient.
 
         Parameters
@@ -346,6 +469,7 @@ class Network:
             how truncated BPTT cuts the gradient at chunk boundaries).
         return_state : bool
             Also return the final state (see :meth:`forward`).
+        dt : optional time deltas (CTRNN), see :meth:`forward`.
 
         Returns
         -------
@@ -357,13 +481,14 @@ class Network:
         q = self._quantiles(code, quantiles)
         X = self._check_X(X)
         Y = self._check_Y(Y, X)
+        dt = self._check_dt(dt, X)
         B, T = X.shape[0], X.shape[1]
         h0, c0 = self._check_states(h0, c0, B)
         pred, h_out, c_out = self._buffers(B, T)
         grad = np.zeros(self.n_params, self.dtype)
         idx = np.arange(B, dtype=np.int64)
         with thread_limits(self.n_jobs):
-            value = self._run(X, Y, idx, h0, c0, code, delta, q, True, pred, grad, h_out, c_out)
+            value = self._run(X, Y, idx, h0, c0, code, delta, q, True, pred, grad, h_out, c_out, dt)
         grads = {k: v.copy() for k, v in self.layout.views(grad).items()}
         if return_state:
             return float(value), grads, self._state_result(h_out, c_out)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tsrnn.kernels.activations import N_GATES
+from tsrnn.nn.family import FAMILY_CELLS, family_layout, family_offsets
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,23 @@ class ParamLayout:
         G = N_GATES[cell_code]
         D = 2 if bidirectional else 1
         names, shapes = [], []
-        for l in range(num_layers):
+        if cell_code in FAMILY_CELLS:
+            if bidirectional:
+                raise ValueError(f"bidirectional=True is available for cell='elman', 'lstm' and "
+                                 f"'gru', not for cell={FAMILY_CELLS[cell_code]!r}")
+            names, shapes = family_layout(cell_code, input_size, hidden_size, num_layers,
+                                          output_size)
+            names, shapes = list(names), [tuple(s) for s in shapes]
+        for l in range(num_layers if cell_code not in FAMILY_CELLS else 0):
             in_l = input_size if l == 0 else D * hidden_size
             for suffix in ("", "_reverse")[:D]:
                 names += [f"rnn.weight_ih_l{l}{suffix}", f"rnn.weight_hh_l{l}{suffix}",
                           f"rnn.bias_ih_l{l}{suffix}", f"rnn.bias_hh_l{l}{suffix}"]
                 shapes += [(G * hidden_size, in_l), (G * hidden_size, hidden_size),
                            (G * hidden_size,), (G * hidden_size,)]
-        names += ["head.weight", "head.bias"]
-        shapes += [(output_size, D * hidden_size), (output_size,)]
+        if cell_code not in FAMILY_CELLS:
+            names += ["head.weight", "head.bias"]
+            shapes += [(output_size, D * hidden_size), (output_size,)]
         starts, pos = [], 0
         for s in shapes:
             starts.append(pos)
@@ -65,6 +74,8 @@ class ParamLayout:
     def offsets(self):
         """(L * D, 4) int64 offsets of W_ih, W_hh, b_ih, b_hh (row ``l * D + d`` for
         layer ``l``, direction ``d``) and (2,) of the head."""
+        if self.cell_code in FAMILY_CELLS:
+            return family_offsets(self.names, self.shapes)
         L = self.num_layers * self.num_directions
         rnn = np.asarray(self.starts[: 4 * L], dtype=np.int64).reshape(L, 4)
         head = np.asarray(self.starts[4 * L:], dtype=np.int64)

@@ -134,6 +134,7 @@ class Trainer:
         self._loss_code = LOSS_CODES[self.loss]
         self._q = network._quantiles(self._loss_code, quantiles)
         self._state_cache = {}
+        self._n_steps = 1
 
     # ---------------------------------------------------------------- utils
     def _zeros_state(self, B):
@@ -155,9 +156,12 @@ class Trainer:
         if self.clip_grad_norm is not None or self.clip_value is not None:
             clip_gradients(grad, self.clip_grad_norm, self.clip_value)
         self.optimizer.step(self.network.params, grad, lr)
+        # projected gradient descent for constrained cells (IndRNN's |u| bound)
+        self.network.apply_constraints(self._n_steps)
 
-    def evaluate_windows(self, X, Y, batch_size=1024):
-        """Mean loss of validated windows ``X, Y`` (no gradient)."""
+    def evaluate_windows(self, X, Y, batch_size=1024, dt=None):
+        """Mean loss of validated windows ``X, Y`` (no gradient; ``dt`` validated
+        time deltas for CTRNN)."""
         net = self.network
         N, T = X.shape[0], X.shape[1]
         total = 0.0
@@ -168,7 +172,7 @@ class Trainer:
             pred, h_out, c_out = net._buffers(B, T)
             h0, c0 = self._zeros_state(B)
             total += B * net._run(X, Y, idx, h0, c0, self._loss_code, self.delta, self._q, False,
-                                  pred, grad, h_out, c_out)
+                                  pred, grad, h_out, c_out, dt)
         return total / N
 
     # ------------------------------------------------------------ the loop
@@ -243,19 +247,23 @@ class Trainer:
         warnings.warn(msg, RuntimeWarning, stacklevel=4)
 
     # ---------------------------------------------------- stateless windows
-    def fit_windows(self, X, Y, X_val=None, Y_val=None):
+    def fit_windows(self, X, Y, X_val=None, Y_val=None, dt=None, dt_val=None):
         """Train on windows (each sample a sequence, gradient through the whole window).
 
         ``X`` (N, T, I), ``Y`` (N, O) or (N, T, O) as :meth:`Network.loss_and_grad`
-        accepts them; optional validation windows of the same form.
+        accepts them; optional validation windows of the same form.  ``dt`` /
+        ``dt_val`` (N, T): per-step time deltas of a CTRNN (None: unit steps).
         """
         net = self.network
         X = net._check_X(X)
         Y = net._check_Y(Y, X)
+        dt = net._check_dt(dt, X)
         if X_val is not None:
             X_val = net._check_X(X_val, "X_val")
             Y_val = net._check_Y(Y_val, X_val)
+            dt_val = net._check_dt(dt_val, X_val, "dt_val")
         N, T = X.shape[0], X.shape[1]
+        self._n_steps = T
         grad = np.zeros(net.n_params, net.dtype)
         bs = min(self.batch_size, N)
         bufs = {}
@@ -271,7 +279,7 @@ class Trainer:
                 pred, h_out, c_out = bufs[B]
                 h0, c0 = self._zeros_state(B)
                 loss = net._run(X, Y, idx, h0, c0, self._loss_code, self.delta, self._q, True,
-                                pred, grad, h_out, c_out)
+                                pred, grad, h_out, c_out, dt)
                 if not math.isfinite(loss):
                     return math.nan
                 total += loss * B
@@ -280,11 +288,12 @@ class Trainer:
 
         validate = None
         if X_val is not None:
-            validate = lambda: self.evaluate_windows(X_val, Y_val)  # noqa: E731
+            validate = lambda: self.evaluate_windows(X_val, Y_val, dt=dt_val)  # noqa: E731
         return self._loop(run_epoch, validate)
 
     # ------------------------------------------------- stateful streams TBPTT
-    def fit_stream(self, X, Y, n_streams=32, bptt=64, X_val=None, Y_val=None):
+    def fit_stream(self, X, Y, n_streams=32, bptt=64, X_val=None, Y_val=None, dt=None,
+                   dt_val=None):
         """Stateful truncated BPTT on one long sequence.
 
         The series ``X`` (L, I) with per-step targets ``Y`` (L, O) is cut into
@@ -297,6 +306,7 @@ class Trainer:
 
         Validation (optional): ``X_val``/``Y_val`` of shape (L_val, I)/(L_val, O)
         are run as one stream, in chunks, starting from a zero state.
+        ``dt`` / ``dt_val`` (L,) / (L_val,): per-step time deltas of a CTRNN.
         """
         net = self.network
         if not net.return_sequences:
@@ -315,6 +325,10 @@ class Trainer:
         start = L - Ls * n_streams
         Xs = X[start:].reshape(n_streams, Ls, X.shape[1])
         Ys = Y[start:].reshape(n_streams, Ls, Y.shape[1])
+        dts = None
+        if dt is not None:
+            dts = net._check_dt(np.asarray(dt)[None], X[None])[0][start:].reshape(n_streams, Ls)
+        self._n_steps = bptt
         grad = np.zeros(net.n_params, net.dtype)
         idx = np.arange(n_streams, dtype=np.int64)
 
@@ -325,9 +339,10 @@ class Trainer:
             for k in range(0, Ls, bptt):
                 xc = np.ascontiguousarray(Xs[:, k:k + bptt])
                 yc = np.ascontiguousarray(Ys[:, k:k + bptt])
+                dc = None if dts is None else np.ascontiguousarray(dts[:, k:k + bptt])
                 pred, h_out, c_out = net._buffers(n_streams, xc.shape[1])
                 loss = net._run(xc, yc, idx, h, c, self._loss_code, self.delta, self._q, True,
-                                pred, grad, h_out, c_out)
+                                pred, grad, h_out, c_out, dc)
                 if not math.isfinite(loss):
                     return math.nan
                 total += loss * xc.shape[1]
@@ -339,7 +354,8 @@ class Trainer:
         if X_val is not None:
             Xv, Yv = self._check_stream(X_val, Y_val, "X_val", "Y_val")
             Xv, Yv = Xv[None], Yv[None]
-            validate = lambda: self.evaluate_stream(Xv, Yv, bptt)  # noqa: E731
+            dtv = None if dt_val is None else net._check_dt(np.asarray(dt_val)[None], Xv, "dt_val")
+            validate = lambda: self.evaluate_stream(Xv, Yv, bptt, dtv)  # noqa: E731
         return self._loop(run_epoch, validate)
 
     def _check_stream(self, X, Y, xname, yname):
@@ -357,8 +373,9 @@ class Trainer:
         Y3 = net._check_Y(Y[None], X3)
         return X3[0], Y3[0]
 
-    def evaluate_stream(self, Xv, Yv, bptt):
-        """Mean loss over one stream (1, L, I) run chunk by chunk from a zero state."""
+    def evaluate_stream(self, Xv, Yv, bptt, dt=None):
+        """Mean loss over one stream (1, L, I) run chunk by chunk from a zero state
+        (``dt`` (1, L): validated CTRNN time deltas)."""
         net = self.network
         idx = np.zeros(1, dtype=np.int64)
         h, c = self._zeros_state(1)
@@ -369,8 +386,9 @@ class Trainer:
             xc = np.ascontiguousarray(Xv[:, k:k + bptt])
             yc = np.ascontiguousarray(Yv[:, k:k + bptt])
             pred, h_out, c_out = net._buffers(1, xc.shape[1])
+            dc = None if dt is None else np.ascontiguousarray(dt[:, k:k + bptt])
             total += xc.shape[1] * net._run(xc, yc, idx, h, c, self._loss_code, self.delta, self._q,
-                                            False, pred, grad, h_out, c_out)
+                                            False, pred, grad, h_out, c_out, dc)
             h, c = h_out, c_out
         return total / L
 
