@@ -391,7 +391,9 @@ class Network:
             raise ValueError(f"{name} (time deltas) is only used by cell='ctrnn'; this network has "
                              f"cell={self.cell!r}")
         N, T = X.shape[0], X.shape[1]
-        arr = as_float_array(dt, name, self.dtype, allow_ndim=(0, 1, 2))
+        if np.ndim(dt) == 0 and not hasattr(dt, "__len__"):
+            dt = np.full(T, dt, dtype=np.float64) if isinstance(dt, (int, float, np.number)) else dt
+        arr = as_float_array(dt, name, self.dtype, allow_ndim=(1, 2))
         if arr.ndim < 2:
             if arr.ndim == 1 and arr.shape[0] != T:
                 raise ValueError(f"{name} has {arr.shape[0]} values but X has {T} time steps; pass "
