@@ -182,7 +182,7 @@ def tiny(**kw):
     return dict(hidden_size=2, epochs=1, batch_size=16, n_jobs=1, random_state=0, **kw)
 
 
-cells = st.sampled_from(["lstm", "gru", "elman", "rnn"])
+cells = st.sampled_from(["lstm", "gru", "elman", "rnn", "jordan", "indrnn", "ctrnn"])
 odd = None  # defined below
 
 #: odd values for any parameter: wrong types, negative, zero, unknown strings, nan
@@ -302,7 +302,7 @@ def _fitted_detector(method):
 
 
 @given(y=series(), cell=cells, window=st.integers(2, 6),
-       method=st.sampled_from(["forecast", "reconstruction"]),
+       method=st.sampled_from(["forecast", "reconstruction", "hopfield"]),
        threshold=st.sampled_from(["dynamic", "quantile", "likelihood", 2.0]))
 def test_fuzz_detector_fit(y, cell, window, method, threshold):
     _FUZZ_COUNTS["detector_fit"] += 1
@@ -317,7 +317,7 @@ def test_fuzz_detector_fit(y, cell, window, method, threshold):
         assert math.isfinite(d.threshold_)
 
 
-@given(y=series(), method=st.sampled_from(["forecast", "reconstruction"]),
+@given(y=series(), method=st.sampled_from(["forecast", "reconstruction", "hopfield"]),
        causal=st.booleans())
 def test_fuzz_detector_decision_function(y, method, causal):
     _FUZZ_COUNTS["detector_decision_function"] += 1
@@ -329,6 +329,50 @@ def test_fuzz_detector_decision_function(y, method, causal):
         assert _finite(s.to_numpy())
         lab = d.predict(y, causal=causal)
         assert set(np.unique(lab.to_numpy())) <= {0, 1}
+
+
+_STREAMERS = {}
+
+
+def _streaming_detector(method, online):
+    """A fresh copy (streaming mutates the detector) of a small fitted detector."""
+    import copy
+
+    key = (method, online)
+    if key not in _STREAMERS:
+        _STREAMERS[key] = RNNAnomalyDetector(
+            window=4, method=method, threshold="likelihood", likelihood_window=20,
+            online_learning_rate=0.01 if online else None, **tiny()).fit(good_series(60))
+    return copy.deepcopy(_STREAMERS[key])
+
+
+@given(y_new=series(max_size=12), method=st.sampled_from(["forecast", "reconstruction", "hopfield"]),
+       online=st.booleans(), data=st.data())
+def test_fuzz_detector_streaming(y_new, method, online, data):
+    """update() with arbitrary continuations and score_one() with arbitrary values:
+    clear errors only, finite scores, and a rejected call leaves the stream as it was."""
+    assume(not (online and method == "hopfield"))
+    _FUZZ_COUNTS["detector_streaming"] += 1
+    _CURRENT[0] = "detector_streaming"
+    d = _streaming_detector(method, online)
+    if data.draw(st.booleans()):  # a plausible continuation, odd values sometimes
+        n = len(y_new)
+        idx = pd.date_range(d._last_index_[-1], periods=n + 1, freq="h")[1:]
+        y_new = pd.Series(y_new.to_numpy(), index=idx, dtype=y_new.dtype)
+    before = (d._history_.copy(), d._last_index_.copy(),
+              None if d.network_ is None else d.network_.params.copy())
+    ok, s = _attempt(lambda: d.update(y_new))
+    if ok:
+        assert len(s) == len(y_new) and _finite(s.to_numpy())
+    else:
+        assert np.array_equal(d._history_, before[0]) and d._last_index_.equals(before[1])
+        if before[2] is not None:
+            assert np.array_equal(d.network_.params, before[2])
+    value = data.draw(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                st.sampled_from([None, "1", [1.0, 2.0], np.float32(1.5), True])))
+    ok, v = _attempt(lambda: d.score_one(value))
+    if ok:
+        assert math.isfinite(v)
 
 
 @given(overrides=st.dictionaries(st.sampled_from(

@@ -510,6 +510,7 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         check_is_fitted(self, "network_")
         panel = self._panel(y, "y")
         vs = self._scaler_.transform(panel.values[0])
+        check_dtype_range(vs, self.dtype)
         raw, err = self._raw_scores(vs, causal)
         if self.threshold == "likelihood":
             # the likelihood's long window starts with the training data's scores
@@ -551,6 +552,7 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         panel = self._panel(y_new, "y_new")
         _ti.continues(self._last_index_[-1], panel.indices[0], self.freq_)
         vnew = panel.values[0]
+        check_dtype_range(self._scaler_.transform(vnew), self.dtype, "y_new")
         out = np.empty(len(vnew))
         for k in range(len(vnew)):
             out[k] = self._score_next(vnew[k])
@@ -563,6 +565,7 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         v = np.atleast_1d(np.asarray(value, dtype=np.float64))
         if v.shape != (self.n_columns_,) or not np.isfinite(v).all():
             raise ValueError(f"value must be {self.n_columns_} finite number(s), got {value!r}")
+        check_dtype_range(self._scaler_.transform(v[None, :]), self.dtype, "value")
         if timestamp is not None:
             _ti.continues(self._last_index_[-1], pd.Index([timestamp]) if not isinstance(
                 timestamp, pd.Index) else timestamp, self.freq_)

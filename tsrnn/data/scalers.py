@@ -104,9 +104,14 @@ class BaseScaler:
         return arr, self.center_.astype(dt), self.scale_.astype(dt), dt
 
     def transform(self, x):
-        """Scale ``x`` of shape (..., d) (or (n,) when d == 1); keeps float32/float64."""
+        """Scale ``x`` of shape (..., d) (or (n,) when d == 1); keeps float32/float64.
+
+        Values too large for the dtype after scaling become inf silently; the
+        estimators check the scaled range (``check_dtype_range``) and raise a
+        ValueError that names it."""
         arr, c, s, dt = self._params(x)
-        return ((arr.astype(dt, copy=False) - c) / s).astype(dt, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return ((arr.astype(dt, copy=False) - c) / s).astype(dt, copy=False)
 
     def inverse_transform(self, x):
         """Undo :meth:`transform`."""
