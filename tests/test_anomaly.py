@@ -493,3 +493,24 @@ def test_constant_series_scores_are_flat():
     assert d.labels_.sum() == 0
     s = d.decision_function(y)
     assert np.ptp(s.to_numpy()[SMALL["window"]:]) < 1e-3
+
+
+def test_online_learning_skips_a_step_that_would_blow_up_the_weights():
+    """Found by fuzzing: a value of 1e29 made the online SGD step overflow the
+    float32 weights, and the next score was NaN (a failed update also left the
+    stream half-advanced)."""
+    t = np.arange(60)
+    y = pd.Series(np.sin(t / 3.0), index=pd.date_range("2024-01-01", periods=60, freq="h"))
+    d = RNNAnomalyDetector(window=4, hidden_size=2, epochs=1, threshold="likelihood",
+                           likelihood_window=20, online_learning_rate=0.01,
+                           random_state=0).fit(y)
+    nxt = pd.date_range(y.index[-1], periods=4, freq="h")[1:]
+    s = d.update(pd.Series([1.3e29, -1.3e29, 6.4e29], index=nxt))
+    assert np.isfinite(s).all() and np.isfinite(d.network_.params).all()
+    assert d.n_online_skipped_ >= 1
+    # a rejected update (wrong continuation) leaves the stream exactly as it was
+    before = (d._history_.copy(), list(d._stream_raw_), d.network_.params.copy())
+    with pytest.raises(ValueError):
+        d.update(pd.Series([1.0], index=[y.index[0]]))
+    assert np.array_equal(d._history_, before[0]) and d._stream_raw_ == before[1]
+    assert np.array_equal(d.network_.params, before[2])

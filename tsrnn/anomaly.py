@@ -133,8 +133,10 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         so one event raises one alert instead of a burst.  0 disables it.
     online_learning_rate : float or None
         With a value, :meth:`update` and :meth:`score_one` take one SGD step on
-        each new window after scoring it (the model keeps adapting).  Not
-        available with ``method="hopfield"``.
+        each new window after scoring it (the model keeps adapting).  A step
+        whose loss or new weights would not be finite (an extreme window) is
+        skipped and counted in ``n_online_skipped_``.  Not available with
+        ``method="hopfield"``.
     scaler : {"standard", "minmax", "robust", None}, default "standard"
     freq, missing : as in :class:`~tsrnn.RNNForecaster`
     epochs, batch_size, learning_rate, optimizer, loss, clip_grad_norm,
@@ -554,10 +556,26 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         vnew = panel.values[0]
         check_dtype_range(self._scaler_.transform(vnew), self.dtype, "y_new")
         out = np.empty(len(vnew))
-        for k in range(len(vnew)):
-            out[k] = self._score_next(vnew[k])
+        saved = self._stream_state()
+        try:
+            for k in range(len(vnew)):
+                out[k] = self._score_next(vnew[k])
+        except BaseException:
+            self._restore_stream_state(saved)   # a failed update leaves the stream unchanged
+            raise
         self._last_index_ = panel.indices[0][-1:]
         return pd.Series(out, index=panel.indices[0], name="score")
+
+    def _stream_state(self):
+        params = None if self.network_ is None else self.network_.params.copy()
+        return (self._history_, list(self._stream_raw_), self._last_index_, params,
+                self.__dict__.get("n_online_skipped_", 0))
+
+    def _restore_stream_state(self, saved):
+        self._history_, self._stream_raw_, self._last_index_, params, skipped = saved
+        if params is not None:
+            self.network_.params[:] = params
+        self.n_online_skipped_ = skipped
 
     def score_one(self, value, timestamp=None):
         """Score one new observation (a number, or one value per column)."""
@@ -569,10 +587,13 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
         if timestamp is not None:
             _ti.continues(self._last_index_[-1], pd.Index([timestamp]) if not isinstance(
                 timestamp, pd.Index) else timestamp, self.freq_)
+        saved = self._stream_state()
+        try:
             self._last_index_ = _ti.future_index(self._last_index_, 1, self.freq_)
-        else:
-            self._last_index_ = _ti.future_index(self._last_index_, 1, self.freq_)
-        return float(self._score_next(v))
+            return float(self._score_next(v))
+        except BaseException:
+            self._restore_stream_state(saved)
+            raise
 
     def _score_next(self, v):
         hist = np.concatenate([self._history_, v[None, :]])[-(self.window + 1):]
@@ -598,9 +619,16 @@ class RNNAnomalyDetector(RNNEstimatorMixin):
                 err = err.reshape(1, w, -1)[:, -1, :]
             raw = float(self._zscores(err)[0])
             if self.online_learning_rate is not None:
-                _, grads = self.network_.loss_and_grad(x.astype(dt), target.astype(dt), loss=self.loss)
+                loss, grads = self.network_.loss_and_grad(x.astype(dt), target.astype(dt),
+                                                          loss=self.loss)
                 flat = np.concatenate([grads[k].ravel() for k in self.network_.layout.names])
-                self.network_.params -= (self.online_learning_rate * flat).astype(dt)
+                step = (self.online_learning_rate * flat).astype(dt)
+                new = self.network_.params - step
+                if np.isfinite(loss) and np.isfinite(new).all():
+                    self.network_.params[:] = new
+                else:
+                    # an extreme window would blow the weights up: skip its step (counted)
+                    self.n_online_skipped_ = self.__dict__.get("n_online_skipped_", 0) + 1
         self._history_ = hist
         self._stream_raw_.append(raw)
         if len(self._stream_raw_) > self.likelihood_window:
