@@ -8,10 +8,10 @@ from sklearn.base import BaseEstimator
 from tsrnn._checks import check_choice, check_dtype, check_float, check_int
 from tsrnn._threading import resolve_n_jobs
 from tsrnn.nn.network import CELLS, Network
+from tsrnn.nn.trainer import NAN_POLICIES, Trainer
 
 #: options of the Jordan / IndRNN cells an estimator passes to Network
 CELL_OPTIONS = ("feedback", "residual", "recurrent_max")
-from tsrnn.nn.trainer import NAN_POLICIES, Trainer
 
 DEVICES = ("cpu", "cuda", "auto")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -20,14 +20,23 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 def resolve_device(device) -> str:
     """Validate ``device`` and return the backend that will run ("cpu" for now).
 
-    ``"auto"`` picks the GPU when tsrnn's CUDA backend is usable, else the CPU.
+    The estimators train on the CPU in this version: ``"auto"`` resolves to the CPU,
+    and ``"cuda"`` raises a ValueError that says what is missing on this machine
+    (:func:`tsrnn.cuda.cuda_status`) or, on a usable GPU, that only the low-level
+    :class:`tsrnn.cuda.CudaRunner` runs there yet.
     """
     device = check_choice(device, "device", DEVICES)
     if device == "cuda":
+        from tsrnn.cuda import cuda_status
+
+        usable, reason = cuda_status()
+        if not usable:
+            raise ValueError(f"device='cuda' is not usable here: {reason}. Use device='cpu' or "
+                             f"device='auto'")
         raise ValueError(
-            "device='cuda' is not available: this version of tsrnn has no CUDA backend yet; "
-            "use device='cpu' or device='auto'"
-        )
+            f"device='cuda': a GPU is usable ({reason}), but the estimators do not train on it "
+            f"in this version; tsrnn.cuda.CudaRunner trains a tsrnn.nn.Network on the GPU. "
+            f"Use device='cpu' or device='auto' here")
     return "cpu"
 
 
