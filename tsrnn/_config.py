@@ -8,7 +8,9 @@ Environment variables
 ---------------------
 TSRNN_CACHE : "1" (default) or "0"
     Use Numba's on-disk cache (``__pycache__`` next to the kernel sources, or
-    ``NUMBA_CACHE_DIR`` when that is set).
+    ``NUMBA_CACHE_DIR`` when that is set; a user-wide directory when the
+    sources' folder is not writable).  Fill it ahead of use with
+    ``python -m tsrnn.precompile``.
 TSRNN_FASTMATH : "0" (default) or "1"
     Allow LLVM fast-math in kernels.  Off by default: gradients are checked
     against PyTorch to 1e-6 in float64.
@@ -23,6 +25,7 @@ TSRNN_SHARD_SIZE : int, default 16
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 __all__ = ["CACHE", "FASTMATH", "FAST_ACTIVATIONS", "SHARD_SIZE", "jit", "pjit"]
@@ -65,13 +68,62 @@ def _flags(**overrides):
     return flags
 
 
-def jit(func=None, **overrides):
-    """``numba.njit`` with tsrnn's flags (serial kernels)."""
+def _kernel_sources_digest() -> str:
+    """SHA-256 (16 hex digits) of every kernel module's source (``tsrnn/kernels/*.py``)."""
+    kdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
+    h = hashlib.sha256()
+    try:
+        names = sorted(n for n in os.listdir(kdir) if n.endswith(".py"))
+        for name in names:
+            with open(os.path.join(kdir, name), "rb") as fh:
+                h.update(name.encode() + b"\0" + fh.read() + b"\0")
+    except OSError:
+        return "unreadable"
+    return h.hexdigest()[:16]
+
+
+#: Extra part of every cache key: the kernel sources and the global JIT flags.
+#: Numba keys a cached function by its own bytecode and its own file's time
+#: stamp only, so without this a kernel that calls a jitted function from
+#: another file (bptt -> cells, activations, losses) kept the old callee after
+#: that file changed, and a cache written with TSRNN_FASTMATH=0 was loaded with
+#: TSRNN_FASTMATH=1.
+CACHE_TAG = ("tsrnn", _kernel_sources_digest(), repr(sorted(_flags().items())))
+_CACHE_CLASS = None
+
+
+def _cache_class():
+    global _CACHE_CLASS
+    if _CACHE_CLASS is None:
+        from numba.core.caching import FunctionCache
+
+        class KernelCache(FunctionCache):
+            """Numba's per-function disk cache, with :data:`CACHE_TAG` in the index key."""
+
+            def _index_key(self, sig, codegen):
+                return super()._index_key(sig, codegen) + (CACHE_TAG,)
+
+        _CACHE_CLASS = KernelCache
+    return _CACHE_CLASS
+
+
+def _njit(func, flags):
     import numba
 
+    disp = numba.njit(**flags)(func)
+    if flags.get("cache"):
+        try:
+            disp._cache = _cache_class()(disp.py_func)
+        except (ImportError, AttributeError, TypeError):  # pragma: no cover - other Numba versions
+            pass  # keep Numba's own cache (keyed without CACHE_TAG)
+    return disp
+
+
+def jit(func=None, **overrides):
+    """``numba.njit`` with tsrnn's flags (serial kernels)."""
     if func is None:
-        return lambda f: numba.njit(**_flags(**overrides))(f)
-    return numba.njit(**_flags(**overrides))(func)
+        return lambda f: _njit(f, _flags(**overrides))
+    return _njit(func, _flags(**overrides))
 
 
 def pjit(func=None, **overrides):
