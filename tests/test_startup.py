@@ -20,7 +20,7 @@ def _tag_in_subprocess(**env):
 def test_kernels_use_the_tagged_cache():
     from tsrnn.kernels import bptt, optim
 
-    for disp in (bptt.batch_forward_backward, optim.adam_step):
+    for disp in (bptt.shard_forward_backward, bptt._shard_range, optim.adam_step):
         cache = disp._cache
         assert type(cache).__name__ == "KernelCache"
         key = cache._index_key((), _FakeCodegen())

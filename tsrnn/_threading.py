@@ -7,6 +7,7 @@ import os
 import threading
 
 _lock = threading.RLock()
+_pool = None
 
 
 def resolve_n_jobs(n_jobs) -> int:
@@ -70,3 +71,48 @@ def _blas_single_thread():
         ctl = _blas_ctl
     with ctl.limit(limits=1, user_api="blas"):
         yield
+
+
+def _executor():
+    global _pool
+    with _lock:
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1)),
+                                       thread_name_prefix="tsrnn")
+        return _pool
+
+
+def run_blocks(n_tasks, work):
+    """Run ``work(t0, t1)`` over ``range(n_tasks)`` cut into contiguous blocks, one
+    block per thread (Numba's current thread count, see :func:`thread_limits`).
+
+    ``work`` must be a ``nogil`` jitted kernel (or call one) so that the blocks
+    run in parallel; the calling thread runs the first block itself.  Which
+    thread runs which task never changes a result: each task writes its own
+    outputs, and the caller reduces them in task order.  Exceptions propagate.
+
+    This replaces a ``prange`` loop in the drivers: a parallel Numba function
+    takes two to three times longer to compile than the serial kernel it calls
+    (measured by benchmarks/bench_startup.py), which users pay on a cold start.
+    """
+    import numba
+
+    n_threads = min(numba.get_num_threads(), n_tasks)
+    if n_threads <= 1:
+        work(0, n_tasks)
+        return
+    per, extra = divmod(n_tasks, n_threads)
+    bounds, start = [], 0
+    for k in range(n_threads):
+        stop = start + per + (1 if k < extra else 0)
+        bounds.append((start, stop))
+        start = stop
+    pool = _executor()
+    futures = [pool.submit(work, a, b) for a, b in bounds[1:]]
+    try:
+        work(*bounds[0])
+    finally:
+        for f in futures:
+            f.result()

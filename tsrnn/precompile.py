@@ -35,9 +35,9 @@ DTYPES = ("float32", "float64")
 
 def cache_location():
     """The directory Numba reads and writes tsrnn's compiled kernels in."""
-    from tsrnn.kernels.bptt import batch_forward_backward
+    from tsrnn.kernels.bptt import shard_forward_backward
 
-    cache = getattr(batch_forward_backward, "_cache", None)
+    cache = getattr(shard_forward_backward, "_cache", None)
     return getattr(cache, "_cache_path", None)
 
 

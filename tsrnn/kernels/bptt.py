@@ -1,9 +1,9 @@
 """Chunked (truncated) backpropagation through time over a batch, in parallel.
 
 The driver :func:`batch_forward_backward` splits a batch of sequences into
-fixed-size shards, runs :func:`shard_forward_backward` on each shard in a
-``prange`` loop with a private gradient buffer per shard, and sums the
-buffers in shard order.  Because neither the shard size nor the summation
+fixed-size shards, runs :func:`shard_forward_backward` on each shard (spread
+over threads by :func:`tsrnn._threading.run_blocks`) with a private gradient
+buffer per shard, and sums the buffers in shard order.  Because neither the shard size nor the summation
 order depends on the number of threads, a fixed seed gives bitwise identical
 results for any thread count.
 
@@ -23,9 +23,8 @@ n_dir*H above; the linear head is ``head_offsets = (W, b)`` with shapes
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from tsrnn._config import jit, pjit
+from tsrnn._config import jit
 from tsrnn.kernels.activations import GRU, n_gates
 from tsrnn.kernels.cells import backward_step, forward_step
 from tsrnn.kernels.losses import NO_LOSS, loss_rows
@@ -78,7 +77,9 @@ def _reverse_time_into(src, buf):
     T, bs, k = src.shape
     out = buf[:T * bs * k].reshape((T, bs, k))
     for t in range(T):
-        out[T - 1 - t] = src[t]
+        for b in range(bs):
+            for j in range(k):
+                out[T - 1 - t, b, j] = src[t, b, j]
     return out
 
 
@@ -166,7 +167,9 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                 cp = Cp[ld] if t == 0 else S[ld, t - 1]
                 forward_step(cell, fast, Z[t], R, hp, cp, A[ld, t], S[ld, t], U[ld, t], Hs[ld, t])
                 if t + 1 < T:
-                    Hp[ld, t + 1] = Hs[ld, t]
+                    for b in range(bs):
+                        for j in range(H):
+                            Hp[ld, t + 1, b, j] = Hs[ld, t, b, j]
             for b in range(bs):
                 for j in range(H):
                     h_out[ld, b0 + b, j] = Hs[ld, T - 1, b, j]
@@ -257,8 +260,10 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                 for b in range(bs):
                     for j in range(H):
                         dH[s, b, j] = dXo[ts, b, d * H + j]
-            dhp[:, :] = 0.0
-            dc[:, :] = 0.0
+            for b in range(bs):
+                for j in range(H):
+                    dhp[b, j] = 0.0
+                    dc[b, j] = 0.0
             for t in range(T - 1, -1, -1):
                 for b in range(bs):
                     for j in range(H):
@@ -288,16 +293,47 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                     dx3 = dxs.reshape((T, bs, DH))
                     for s in range(T):
                         ts = s if d == 0 else T - 1 - s
-                        if d == 0:
-                            dXn[ts] = dx3[s]
-                        else:
-                            dXn[ts] += dx3[s]
+                        for b in range(bs):
+                            for j in range(DH):
+                                if d == 0:
+                                    dXn[ts, b, j] = dx3[s, b, j]
+                                else:
+                                    dXn[ts, b, j] += dx3[s, b, j]
         if l > 0:
-            dXo[...] = dXn
+            for t in range(T):
+                for b in range(bs):
+                    for j in range(DH):
+                        dXo[t, b, j] = dXn[t, b, j]
     return loss
 
 
-@pjit
+@jit
+def _shard_range(s0, s1, shard_size, params, offsets, head_offsets, cell, fast, hidden_size, n_dir,
+                 seq_out, X, Y, idx, h0, c0, h_out, c_out, loss_code, delta, quantiles, scale,
+                 want_grad, pred, gbuf, losses):
+    """Shards ``s0 .. s1-1`` of a batch, one after the other (one thread's share)."""
+    B = idx.shape[0]
+    for s in range(s0, s1):
+        b0 = s * shard_size
+        bs = min(shard_size, B - b0)
+        g = gbuf[s] if want_grad else gbuf[0]
+        losses[s] = shard_forward_backward(
+            params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
+            X, Y, idx, b0, bs, h0, c0, h_out, c_out,
+            loss_code, delta, quantiles, scale, want_grad, pred, g)
+
+
+@jit
+def sum_rows(gbuf, grad):
+    """grad = sum of the rows of ``gbuf`` in row order (fixed, thread-independent)."""
+    n, P = gbuf.shape
+    for p in range(P):
+        grad[p] = gbuf[0, p]
+    for s in range(1, n):
+        for p in range(P):
+            grad[p] += gbuf[s, p]
+
+
 def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
                            X, Y, idx, h0, c0, h_out, c_out,
                            loss_code, delta, quantiles, want_grad, pred, grad, shard_size):
@@ -321,7 +357,14 @@ def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     shard_size : samples per parallel task (fixes the reduction order).
 
     Returns the mean loss over all B x T_out x O elements (float64).
+
+    The shards are spread over Numba's current number of threads
+    (:func:`tsrnn._threading.run_blocks`: a pool of Python threads calling the
+    ``nogil`` kernel), each shard writes its own gradient row, and the rows are
+    summed in shard order.
     """
+    from tsrnn._threading import run_blocks
+
     B = idx.shape[0]
     n_shards = (B + shard_size - 1) // shard_size
     P = params.shape[0]
@@ -329,29 +372,17 @@ def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     O = pred.shape[2]
     scale = 1.0 / (B * Ty * O)
     losses = np.zeros(n_shards)
+    gbuf = np.zeros((n_shards, P) if want_grad else (1, 1), params.dtype)
+    want_grad = bool(want_grad)
+
+    def work(s0, s1):
+        _shard_range(s0, s1, shard_size, params, offsets, head_offsets, cell, fast, hidden_size,
+                     n_dir, seq_out, X, Y, idx, h0, c0, h_out, c_out, loss_code, delta, quantiles,
+                     scale, want_grad, pred, gbuf, losses)
+
+    run_blocks(n_shards, work)
     if want_grad:
-        gbuf = np.zeros((n_shards, P), params.dtype)
-    else:
-        gbuf = np.zeros((1, 1), params.dtype)
-    for s in prange(n_shards):
-        b0 = s * shard_size
-        bs = min(shard_size, B - b0)
-        g = gbuf[s] if want_grad else gbuf[0]
-        losses[s] = shard_forward_backward(
-            params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
-            X, Y, idx, b0, bs, h0, c0, h_out, c_out,
-            loss_code, delta, quantiles, scale, want_grad, pred, g)
-    if want_grad:
-        # fixed-order reduction over shards, parallel over parameters
-        n_blocks = (P + 1023) // 1024
-        for blk in prange(n_blocks):
-            p0 = blk * 1024
-            p1 = min(P, p0 + 1024)
-            for p in range(p0, p1):
-                acc = gbuf[0, p]
-                for s in range(1, n_shards):
-                    acc += gbuf[s, p]
-                grad[p] = acc
+        sum_rows(gbuf, grad)
     total = 0.0
     for s in range(n_shards):
         total += losses[s]

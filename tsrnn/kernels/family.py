@@ -2,8 +2,8 @@
 
 Three recurrent cells whose recurrence is not ``W_hh h_{t-1}`` of an Elman
 network, trained by the same scheme as :mod:`tsrnn.kernels.bptt`: the batch is
-split into fixed-size shards, each shard runs forward and backward in a
-``prange`` loop and writes its own gradient row, and the rows are summed in
+split into fixed-size shards, each shard runs forward and backward (spread over
+threads by :func:`tsrnn._threading.run_blocks`) and writes its own gradient row, and the rows are summed in
 shard order, so results are bitwise identical for any thread count.  All
 buffers of a shard are time-major (``[t, b, :]``) and every matrix product is
 one ``np.dot`` on contiguous arrays.
@@ -66,10 +66,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
-from tsrnn._config import jit, pjit
+from tsrnn._config import jit
 from tsrnn.kernels.activations import ACT_RELU, ACT_TANH, INDRNN, JORDAN, apply_act
+from tsrnn.kernels.bptt import sum_rows
 from tsrnn.kernels.losses import NO_LOSS, loss_rows
 
 __all__ = ["family_forward_backward", "family_shard"]
@@ -580,7 +580,22 @@ def family_shard(params, offsets, head_offsets, cell, act, fast, hidden_size, se
                         want_grad, pred, grad)
 
 
-@pjit
+@jit
+def _shard_range(s0, s1, shard_size, params, offsets, head_offsets, cell, act, fast, hidden_size,
+                 seq_out, X, Y, dt, idx, h0, h_out, loss_code, delta, quantiles, scale, want_grad,
+                 pred, gbuf, losses, teacher, residual):
+    """Shards ``s0 .. s1-1`` of a batch, one after the other (one thread's share)."""
+    B = idx.shape[0]
+    for s in range(s0, s1):
+        b0 = s * shard_size
+        bs = min(shard_size, B - b0)
+        g = gbuf[s] if want_grad else gbuf[0]
+        losses[s] = family_shard(
+            params, offsets, head_offsets, cell, act, fast, hidden_size, seq_out,
+            X, Y, dt, idx, b0, bs, h0, h_out, loss_code, delta, quantiles, scale,
+            want_grad, pred, g, teacher, residual)
+
+
 def family_forward_backward(params, offsets, head_offsets, cell, act, fast, hidden_size, seq_out,
                             X, Y, dt, idx, h0, h_out, loss_code, delta, quantiles,
                             want_grad, pred, grad, shard_size, teacher, residual):
@@ -669,30 +684,20 @@ def family_forward_backward(params, offsets, head_offsets, cell, act, fast, hidd
     Ty = pred.shape[1]
     O = pred.shape[2]
     scale = 1.0 / (B * Ty * O)
+    from tsrnn._threading import run_blocks
+
     losses = np.zeros(n_shards)
+    want_grad, teacher, residual = bool(want_grad), bool(teacher), bool(residual)
+    gbuf = np.zeros((n_shards, P) if want_grad else (1, 1), params.dtype)
+
+    def work(s0, s1):
+        _shard_range(s0, s1, shard_size, params, offsets, head_offsets, cell, act, fast,
+                     hidden_size, seq_out, X, Y, dt, idx, h0, h_out, loss_code, delta, quantiles,
+                     scale, want_grad, pred, gbuf, losses, teacher, residual)
+
+    run_blocks(n_shards, work)
     if want_grad:
-        gbuf = np.zeros((n_shards, P), params.dtype)
-    else:
-        gbuf = np.zeros((1, 1), params.dtype)
-    for s in prange(n_shards):
-        b0 = s * shard_size
-        bs = min(shard_size, B - b0)
-        g = gbuf[s] if want_grad else gbuf[0]
-        losses[s] = family_shard(
-            params, offsets, head_offsets, cell, act, fast, hidden_size, seq_out,
-            X, Y, dt, idx, b0, bs, h0, h_out, loss_code, delta, quantiles, scale,
-            want_grad, pred, g, teacher, residual)
-    if want_grad:
-        # fixed-order reduction over shards, parallel over parameters
-        n_blocks = (P + 1023) // 1024
-        for blk in prange(n_blocks):
-            p0 = blk * 1024
-            p1 = min(P, p0 + 1024)
-            for p in range(p0, p1):
-                acc = gbuf[0, p]
-                for s in range(1, n_shards):
-                    acc += gbuf[s, p]
-                grad[p] = acc
+        sum_rows(gbuf, grad)   # fixed order: shard 0, 1, ...
     total = 0.0
     for s in range(n_shards):
         total += losses[s]

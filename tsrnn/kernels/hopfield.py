@@ -25,7 +25,8 @@ Layers (house rule 1):
   one query, using caller-provided buffers; softmax made stable by
   subtracting the largest logit; dot products and sums accumulate in float64
   whatever the storage dtype.
-* :func:`_retrieve_shards` -- parallel over shards of queries (``prange``);
+* :func:`_retrieve_shards` -- shards of queries, spread over threads by
+  :func:`tsrnn._threading.run_blocks`;
   each query is independent of the others, so results do not depend on the
   thread count or the shard size.
 * :func:`hopfield_retrieve` -- the driver: validates, allocates the outputs
@@ -43,9 +44,8 @@ its initial state (retrieval error 0).
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from tsrnn._config import SHARD_SIZE, jit, pjit
+from tsrnn._config import SHARD_SIZE, jit
 
 __all__ = ["retrieve_one", "hopfield_retrieve", "hopfield_energy"]
 
@@ -140,17 +140,17 @@ def retrieve_one(XT, X, bias, q, beta, n_iter, leave_one_out, xi, xn, logits, ou
     return err
 
 
-@pjit
-def _retrieve_shards(XT, X, bias, Q, beta, n_iter, leave_one_out, shard_size,
+@jit
+def _retrieve_shards(s0, s1, XT, X, bias, Q, beta, n_iter, leave_one_out, shard_size,
                      xi_buf, xn_buf, logit_buf, out, err):
-    """Retrieve every row of ``Q`` (n, d) into ``out`` (n, d), errors into ``err`` (n,).
+    """Retrieve the rows of ``Q`` (n, d) of shards ``s0 .. s1-1`` into ``out`` (n, d),
+    errors into ``err`` (n,).
 
     Shard ``s`` (queries ``s*shard_size`` onwards) uses row ``s`` of the work
     buffers ``xi_buf``, ``xn_buf`` (n_shards, d) and ``logit_buf`` (n_shards, M).
     """
     n = Q.shape[0]
-    n_shards = (n + shard_size - 1) // shard_size
-    for s in prange(n_shards):
+    for s in range(s0, s1):
         i0 = s * shard_size
         i1 = min(n, i0 + shard_size)
         for i in range(i0, i1):
@@ -212,7 +212,7 @@ def hopfield_retrieve(patterns, queries, beta, n_iter=1, bias=None, leave_one_ou
     >>> r.round(3).tolist(), bool(e[0] < 0.02)
     ([[1.0, 0.0, 0.0]], True)
     """
-    from tsrnn._threading import thread_limits
+    from tsrnn._threading import run_blocks, thread_limits
 
     X = _as_matrix(patterns, "patterns")
     Q = _as_matrix(queries, "queries")
@@ -250,9 +250,14 @@ def hopfield_retrieve(patterns, queries, beta, n_iter=1, bias=None, leave_one_ou
     xn_buf = np.empty((n_shards, d))
     logit_buf = np.empty((n_shards, M))
     XT = np.ascontiguousarray(X.T)
-    with thread_limits(n_jobs):
-        _retrieve_shards(XT, X, b, Q, beta, n_iter, bool(leave_one_out), shard,
+    loo = bool(leave_one_out)
+
+    def work(s0, s1):
+        _retrieve_shards(s0, s1, XT, X, b, Q, beta, n_iter, loo, shard,
                          xi_buf, xn_buf, logit_buf, out, err)
+
+    with thread_limits(n_jobs):
+        run_blocks(n_shards, work)
     return out, err
 
 
