@@ -83,6 +83,17 @@ def _reverse_time_into(src, buf):
     return out
 
 
+@jit(inline="always")
+def _layer_input(l, D, x0, Hs, Xc):
+    """Input sequence (T, bs, I_l) of layer ``l``: the shard's input, the previous
+    layer's states, or both directions' states concatenated (time order)."""
+    if l == 0:
+        return x0
+    if D == 1:
+        return Hs[l - 1]
+    return Xc[l - 1]
+
+
 @jit
 def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
                            X, Y, idx, b0, bs, h0, c0, h_out, c_out,
@@ -136,12 +147,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
 
     for l in range(L):
         Il = I if l == 0 else DH
-        if l == 0:
-            src3 = x0
-        elif D == 1:
-            src3 = Hs[l - 1]
-        else:
-            src3 = Xc[l - 1]
+        src3 = _layer_input(l, D, x0, Hs, Xc)
         for d in range(D):
             ld = l * D + d
             w_ih = _view2(params, offsets[ld, 0], GH, Il)
@@ -245,12 +251,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     dc = np.empty((bs, H), dtype)
     for l in range(L - 1, -1, -1):
         Il = I if l == 0 else DH
-        if l == 0:
-            src3 = x0
-        elif D == 1:
-            src3 = Hs[l - 1]
-        else:
-            src3 = Xc[l - 1]
+        src3 = _layer_input(l, D, x0, Hs, Xc)
         for d in range(D):
             ld = l * D + d
             w_ih = _view2(params, offsets[ld, 0], GH, Il)

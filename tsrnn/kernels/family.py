@@ -69,45 +69,13 @@ import numpy as np
 
 from tsrnn._config import jit
 from tsrnn.kernels.activations import ACT_RELU, ACT_TANH, INDRNN, JORDAN, apply_act
-from tsrnn.kernels.bptt import sum_rows
+from tsrnn.kernels.bptt import _add_bias_rows, _col_sums_into, _row_step, _view2, sum_rows
 from tsrnn.kernels.losses import NO_LOSS, loss_rows
 
 __all__ = ["family_forward_backward", "family_shard"]
 
 
 # ----------------------------------------------------------------- helpers
-@jit
-def _view2(params, off, rows, cols):
-    return params[off:off + rows * cols].reshape((rows, cols))
-
-
-@jit(inline="always")
-def _row_step(r, bs, seq_out):
-    """(time step, sequence) of row ``r`` of a time-major head output."""
-    if seq_out:
-        t = r // bs
-        return t, r - t * bs
-    return 0, r
-
-
-@jit
-def _add_bias_rows(m, params, off):
-    n, k = m.shape
-    for i in range(n):
-        for j in range(k):
-            m[i, j] += params[off + j]
-
-
-@jit
-def _col_sums_into(m, out, off):
-    n, k = m.shape
-    for j in range(k):
-        out[off + j] = 0.0
-    for i in range(n):
-        for j in range(k):
-            out[off + j] += m[i, j]
-
-
 @jit
 def _act_rows(m, kind, fast):
     """Apply activation ``kind`` in place to every row of ``m`` (n, k)."""
