@@ -141,6 +141,20 @@ def test_detect(tmp_path, capsys):
     assert list(s2.columns) == ["timestamp", "value", "other", "score", "label"]
     assert not s2.isna().any().any()
 
+    # the Hopfield memory and the new cells are reachable from the command line
+    out3 = tmp_path / "s3.csv"
+    code = main(["detect", str(data), "--time-col", "timestamp", "--target-col", "value",
+                 "--method", "hopfield", "--threshold", "quantile", "--train-fraction", "0.6",
+                 "--causal", "-o", str(out3)] + TINY)
+    assert code == 0, capsys.readouterr().err
+    s3 = pd.read_csv(out3)
+    assert len(s3) == n and s3["score"].idxmax() == 90
+    out4 = tmp_path / "s4.csv"
+    code = main(["detect", str(data), "--time-col", "timestamp", "--target-col", "value",
+                 "--threshold", "quantile", "-o", str(out4)] + TINY + ["--cell", "ctrnn"])
+    assert code == 0, capsys.readouterr().err
+    assert not pd.read_csv(out4).isna().any().any()
+
 
 @pytest.mark.parametrize("case", ["empty", "header_only", "missing_col", "bad_dates", "non_numeric",
                                   "no_file", "bad_model", "model_is_csv", "bad_option_value",
