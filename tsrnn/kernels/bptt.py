@@ -133,11 +133,14 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                 x0[t, b, k] = X[src, t, k]
 
     LD = L * D
-    A = np.empty((LD, T, bs, GH), dtype)   # activated gates
-    S = np.empty((LD, T, bs, H), dtype)    # LSTM c_t / GRU W_hn h + b_hn
-    U = np.empty((LD, T, bs, H), dtype)    # LSTM tanh(c_t)
+    # without a gradient only the current and the previous step are kept (two
+    # slots): a smaller working set (inference and validation run faster)
+    Tk = T if want_grad else 2
+    A = np.empty((LD, Tk, bs, GH), dtype)   # activated gates
+    S = np.empty((LD, Tk, bs, H), dtype)    # LSTM c_t / GRU W_hn h + b_hn
+    U = np.empty((LD, Tk, bs, H), dtype)    # LSTM tanh(c_t)
     Hs = np.empty((LD, T, bs, H), dtype)   # hidden states (processing order)
-    Hp = np.empty((LD, T, bs, H), dtype)   # h_{s-1} sequence (Hp[ld, 0] = h0)
+    Hp = np.empty((LD, Tk, bs, H), dtype)   # h_{s-1} sequence (Hp[ld, 0] = h0)
     Cp = np.empty((LD, bs, H), dtype)      # c_{-1} per layer and direction (LSTM)
     Z = np.empty((T, bs, GH), dtype)
     R = np.empty((bs, GH), dtype)
@@ -166,20 +169,23 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                     Hp[ld, 0, b, j] = h0[ld, b0 + b, j]
                     Cp[ld, b, j] = c0[ld, b0 + b, j]
             for t in range(T):
-                hp = Hp[ld, t]
+                k = t if want_grad else t % 2          # slot of step t
+                kp = t - 1 if want_grad else (t + 1) % 2   # slot of step t - 1
+                hp = Hp[ld, k] if want_grad or t == 0 else Hs[ld, t - 1]
                 np.dot(hp, w_hh.T, R)
                 if cell == GRU:
                     _add_bias_cols(R, params, offsets[ld, 3], 2 * H, GH)
-                cp = Cp[ld] if t == 0 else S[ld, t - 1]
-                forward_step(cell, fast, Z[t], R, hp, cp, A[ld, t], S[ld, t], U[ld, t], Hs[ld, t])
-                if t + 1 < T:
+                cp = Cp[ld] if t == 0 else S[ld, kp]
+                forward_step(cell, fast, Z[t], R, hp, cp, A[ld, k], S[ld, k], U[ld, k], Hs[ld, t])
+                if want_grad and t + 1 < T:
                     for b in range(bs):
                         for j in range(H):
                             Hp[ld, t + 1, b, j] = Hs[ld, t, b, j]
+            kl = T - 1 if want_grad else (T - 1) % 2
             for b in range(bs):
                 for j in range(H):
                     h_out[ld, b0 + b, j] = Hs[ld, T - 1, b, j]
-                    c_out[ld, b0 + b, j] = S[ld, T - 1, b, j] if G == 4 else 0.0
+                    c_out[ld, b0 + b, j] = S[ld, kl, b, j] if G == 4 else 0.0
             if D == 2:
                 for t in range(T):
                     ts = t if d == 0 else T - 1 - t
