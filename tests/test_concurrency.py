@@ -129,3 +129,27 @@ def test_thread_count_restored_in_each_thread():
 
     _run_in_threads([work, work])
     assert all(b == a for b, a in seen), seen
+
+
+def test_malloc_tuning_is_once_and_can_be_switched_off(monkeypatch):
+    import ctypes
+
+    from tsrnn import _threading
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
+    monkeypatch.setattr(_threading, "_malloc_tuned", False)
+    monkeypatch.setenv("TSRNN_MALLOC_TUNE", "0")
+    _threading.tune_malloc()
+    assert calls == []
+    monkeypatch.setattr(_threading, "_malloc_tuned", False)
+    monkeypatch.setenv("TSRNN_MALLOC_TUNE", "1")
+    _threading.tune_malloc()
+    _threading.tune_malloc()   # once per process
+    assert calls == [(-1, 64 << 20), (-3, 32 << 20)]
