@@ -29,6 +29,8 @@ import time
 
 import numpy as np
 
+from _common import cpu_description
+
 WINDOW = 48
 GATES = {"lstm": 4, "gru": 3, "elman": 1}
 
@@ -132,6 +134,7 @@ import time, json, numpy as np
 t0 = time.perf_counter()
 import tsrnn
 from tsrnn import RNNRegressor
+
 t1 = time.perf_counter()
 X = np.random.default_rng(0).standard_normal((64, 48)).astype(np.float32); y = X[:, -1].copy()
 RNNRegressor(cell="lstm", hidden_size=16, epochs=1, random_state=0).fit(X, y).predict(X)
@@ -165,16 +168,7 @@ def versions():
     blas = [f"{d['internal_api']} {d.get('version')} ({d.get('threading_layer')}, {d['filepath'].split('/')[-1]})"
             for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
     info["blas"] = "; ".join(blas)
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info["cpu"] = f"{cpu}, {os.cpu_count()} logical cores"
+    info["cpu"] = cpu_description()
     return info
 
 

@@ -67,6 +67,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import cpu_description  # noqa: E402
 from bench_cpu import make_series, make_windows  # noqa: E402
 
 WINDOW = 48
@@ -247,16 +248,7 @@ def versions():
                                               capture_output=True, text=True).stdout.strip()
     except OSError:
         pass
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info["cpu"] = f"{cpu}, {os.cpu_count()} logical cores"
+    info["cpu"] = cpu_description()
     return info
 
 

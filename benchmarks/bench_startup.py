@@ -54,6 +54,8 @@ import tempfile
 import time
 from collections import defaultdict
 
+from _common import cpu_description
+
 TARGETS = {"import": 0.8, "warm_total": 1.5, "cold_total": 15.0}
 SETTINGS = dict(cell="lstm", hidden_size=16, window=24, horizon=12, epochs=5, batch_size=64,
                 random_state=0)
@@ -222,16 +224,7 @@ def versions():
             info[mod] = __import__(mod).__version__
         except ImportError:
             info[mod] = "not installed"
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info["cpu"] = f"{cpu}, {os.cpu_count()} logical cores"
+    info["cpu"] = cpu_description()
     info["PYTHONDONTWRITEBYTECODE"] = os.environ.get("PYTHONDONTWRITEBYTECODE", "")
     return info
 
