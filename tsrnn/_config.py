@@ -1,8 +1,9 @@
 """One place for JIT flags and engine defaults, driven by environment variables.
 
-Every jitted function in tsrnn is decorated through :func:`jit` or :func:`pjit`
-so that caching, fastmath and the GIL policy can be changed without touching
-kernel code.
+Every jitted function in tsrnn is decorated through :func:`jit` so that
+caching, fastmath and the GIL policy can be changed without touching kernel
+code (parallelism comes from :func:`tsrnn._threading.run_blocks`, not from
+``prange``).
 
 Environment variables
 ---------------------
@@ -28,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-__all__ = ["CACHE", "FASTMATH", "FAST_ACTIVATIONS", "SHARD_SIZE", "jit", "pjit"]
+__all__ = ["CACHE", "FASTMATH", "FAST_ACTIVATIONS", "SHARD_SIZE", "jit"]
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -120,12 +121,8 @@ def _njit(func, flags):
 
 
 def jit(func=None, **overrides):
-    """``numba.njit`` with tsrnn's flags (serial kernels)."""
+    """``numba.njit`` with tsrnn's flags (``nogil`` serial kernels)."""
     if func is None:
         return lambda f: _njit(f, _flags(**overrides))
     return _njit(func, _flags(**overrides))
 
-
-def pjit(func=None, **overrides):
-    """``numba.njit(parallel=True)`` with tsrnn's flags (drivers using prange)."""
-    return jit(func, parallel=True, **overrides)

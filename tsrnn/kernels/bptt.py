@@ -370,26 +370,34 @@ def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     ``nogil`` kernel), each shard writes its own gradient row, and the rows are
     summed in shard order.
     """
-    from tsrnn._threading import run_blocks
-
-    B = idx.shape[0]
-    n_shards = (B + shard_size - 1) // shard_size
-    P = params.shape[0]
-    Ty = pred.shape[1]
-    O = pred.shape[2]
-    scale = 1.0 / (B * Ty * O)
-    losses = np.zeros(n_shards)
-    gbuf = np.zeros((n_shards, P) if want_grad else (1, 1), params.dtype)
     want_grad = bool(want_grad)
 
-    def work(s0, s1):
+    def shards(s0, s1, scale, gbuf, losses):
         _shard_range(s0, s1, shard_size, params, offsets, head_offsets, cell, fast, hidden_size,
                      n_dir, seq_out, X, Y, idx, h0, c0, h_out, c_out, loss_code, delta, quantiles,
                      scale, want_grad, pred, gbuf, losses)
 
-    run_blocks(n_shards, work)
+    return run_sharded(shards, idx.shape[0], shard_size, params, pred, want_grad, grad)
+
+
+def run_sharded(shards, B, shard_size, params, pred, want_grad, grad):
+    """The driver part every sharded kernel shares.
+
+    Allocates one loss slot and (with ``want_grad``) one gradient row per shard,
+    runs ``shards(s0, s1, scale, gbuf, losses)`` over blocks of shards on the
+    current number of threads (:func:`tsrnn._threading.run_blocks`), sums the
+    gradient rows into ``grad`` in shard order, and returns the mean loss over the
+    ``B x T_out x O`` elements of ``pred``.
+    """
+    from tsrnn._threading import run_blocks
+
+    n_shards = (B + shard_size - 1) // shard_size
+    scale = 1.0 / (B * pred.shape[1] * pred.shape[2])
+    losses = np.zeros(n_shards)
+    gbuf = np.zeros((n_shards, params.shape[0]) if want_grad else (1, 1), params.dtype)
+    run_blocks(n_shards, lambda s0, s1: shards(s0, s1, scale, gbuf, losses))
     if want_grad:
-        sum_rows(gbuf, grad)
+        sum_rows(gbuf, grad)   # fixed order: shard 0, 1, ...
     total = 0.0
     for s in range(n_shards):
         total += losses[s]

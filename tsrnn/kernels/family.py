@@ -69,7 +69,7 @@ import numpy as np
 
 from tsrnn._config import jit
 from tsrnn.kernels.activations import ACT_RELU, ACT_TANH, INDRNN, JORDAN, apply_act
-from tsrnn.kernels.bptt import _add_bias_rows, _col_sums_into, _row_step, _view2, sum_rows
+from tsrnn.kernels.bptt import _add_bias_rows, _col_sums_into, _row_step, _view2, run_sharded
 from tsrnn.kernels.losses import NO_LOSS, loss_rows
 
 __all__ = ["family_forward_backward", "family_shard"]
@@ -646,27 +646,11 @@ def family_forward_backward(params, offsets, head_offsets, cell, act, fast, hidd
         if not seq_out or Y.shape[1] != X.shape[1]:
             raise ValueError("Jordan teacher forcing needs seq_out=True and targets Y of shape "
                              "(N, T, O); pass teacher=False or return sequences")
-    B = idx.shape[0]
-    n_shards = (B + shard_size - 1) // shard_size
-    P = params.shape[0]
-    Ty = pred.shape[1]
-    O = pred.shape[2]
-    scale = 1.0 / (B * Ty * O)
-    from tsrnn._threading import run_blocks
-
-    losses = np.zeros(n_shards)
     want_grad, teacher, residual = bool(want_grad), bool(teacher), bool(residual)
-    gbuf = np.zeros((n_shards, P) if want_grad else (1, 1), params.dtype)
 
-    def work(s0, s1):
+    def shards(s0, s1, scale, gbuf, losses):
         _shard_range(s0, s1, shard_size, params, offsets, head_offsets, cell, act, fast,
                      hidden_size, seq_out, X, Y, dt, idx, h0, h_out, loss_code, delta, quantiles,
                      scale, want_grad, pred, gbuf, losses, teacher, residual)
 
-    run_blocks(n_shards, work)
-    if want_grad:
-        sum_rows(gbuf, grad)   # fixed order: shard 0, 1, ...
-    total = 0.0
-    for s in range(n_shards):
-        total += losses[s]
-    return total * scale
+    return run_sharded(shards, idx.shape[0], shard_size, params, pred, want_grad, grad)
