@@ -92,25 +92,30 @@ def fast_sigmoid(x):
 def apply_act(v, j0, j1, kind, fast):
     """Apply activation ``kind`` in place to ``v[j0:j1]`` (1-D contiguous array).
 
-    The branches sit outside the loops so that each loop vectorises.
+    The branches sit outside the loops so that each loop vectorises, and the
+    loops index a view from 0: with ``range(j0, j1)`` Numba cannot prove the
+    index non-negative and keeps a negative-index select on every access,
+    which stops LLVM from vectorising (3.4 vs 0.23 ns per sigmoid measured).
     """
+    w = v[j0:j1]
+    n = w.shape[0]
     if kind == ACT_RELU:
-        for j in range(j0, j1):
-            v[j] = max(v[j], 0.0 * v[j])
+        for j in range(n):
+            w[j] = max(w[j], 0.0 * w[j])
     elif kind == ACT_TANH:
         if fast:
-            for j in range(j0, j1):
-                v[j] = fast_tanh(v[j])
+            for j in range(n):
+                w[j] = fast_tanh(w[j])
         else:
-            for j in range(j0, j1):
-                v[j] = math.tanh(v[j])
+            for j in range(n):
+                w[j] = math.tanh(w[j])
     else:
         if fast:
-            for j in range(j0, j1):
-                v[j] = fast_sigmoid(v[j])
+            for j in range(n):
+                w[j] = fast_sigmoid(w[j])
         else:
-            for j in range(j0, j1):
-                v[j] = sigmoid(v[j])
+            for j in range(n):
+                w[j] = sigmoid(w[j])
 
 
 @jit(inline="always")

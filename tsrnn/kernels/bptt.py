@@ -47,28 +47,34 @@ def _row_step(r, bs, seq_out):
 @jit
 def _add_bias_rows(m, params, off):
     n, k = m.shape
+    bias = params[off:off + k]
     for i in range(n):
+        row = m[i]
         for j in range(k):
-            m[i, j] += params[off + j]
+            row[j] += bias[j]
 
 
 @jit
 def _add_bias_cols(m, params, off, j0, j1):
     """m[:, j0:j1] += params[off + j0 : off + j1] (a slice of a bias vector)."""
     n = m.shape[0]
+    bias = params[off + j0:off + j1]
     for i in range(n):
-        for j in range(j0, j1):
-            m[i, j] += params[off + j]
+        row = m[i, j0:j1]
+        for j in range(j1 - j0):
+            row[j] += bias[j]
 
 
 @jit
 def _col_sums_into(m, out, off):
     n, k = m.shape
+    o = out[off:off + k]
     for j in range(k):
-        out[off + j] = 0.0
+        o[j] = 0.0
     for i in range(n):
+        row = m[i]
         for j in range(k):
-            out[off + j] += m[i, j]
+            o[j] += row[j]
 
 
 @jit

@@ -12,13 +12,18 @@ gate-major along the last axis (PyTorch's gate order):
 projection ``h_prev W_hh^T + b_hh`` of the step, both of shape (bs, G*H).
 Loops run over contiguous rows with the activation applied in separate
 passes (:func:`~tsrnn.kernels.activations.apply_act`) so that they vectorise.
+Every loop indexes per-gate views from 0 (``ai[j]``, never ``a[H + j]``): Numba
+cannot prove ``H + j`` non-negative and keeps a negative-index select on each
+access, which stops LLVM from vectorising the loop.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from tsrnn._config import jit
 from tsrnn.kernels.activations import (ACT_RELU, ACT_SIGMOID, ACT_TANH, ELMAN_RELU, GRU, LSTM,
-                                       apply_act)
+                                       _ONE, apply_act)
 
 
 @jit
@@ -41,17 +46,21 @@ def forward_step(cell, fast, z, r, h_prev, c_prev, a_out, s_out, u_out, h_out):
             apply_act(a, 0, 2 * H, ACT_SIGMOID, fast)
             apply_act(a, 2 * H, 3 * H, ACT_TANH, fast)
             apply_act(a, 3 * H, 4 * H, ACT_SIGMOID, fast)
+            ai = a[0:H]
+            af = a[H:2 * H]
+            ag = a[2 * H:3 * H]
+            ao = a[3 * H:4 * H]
             cp = c_prev[b]
             s = s_out[b]
             u = u_out[b]
-            for j in range(H):
-                c = a[H + j] * cp[j] + a[j] * a[2 * H + j]
-                s[j] = c
-                u[j] = c
-            apply_act(u, 0, H, ACT_TANH, fast)
             hb = h_out[b]
             for j in range(H):
-                hb[j] = a[3 * H + j] * u[j]
+                s[j] = af[j] * cp[j] + ai[j] * ag[j]
+            for j in range(H):
+                u[j] = s[j]
+            apply_act(u, 0, H, ACT_TANH, fast)
+            for j in range(H):
+                hb[j] = ao[j] * u[j]
     elif cell == GRU:
         for b in range(bs):
             a = a_out[b]
@@ -60,17 +69,21 @@ def forward_step(cell, fast, z, r, h_prev, c_prev, a_out, s_out, u_out, h_out):
             for j in range(2 * H):
                 a[j] = zb[j] + rb[j]
             apply_act(a, 0, 2 * H, ACT_SIGMOID, fast)
+            ar = a[0:H]
+            az = a[H:2 * H]
+            an = a[2 * H:3 * H]
+            zn = zb[2 * H:3 * H]
+            rn = rb[2 * H:3 * H]
             s = s_out[b]
             for j in range(H):
-                rn = rb[2 * H + j]
-                s[j] = rn
-                a[2 * H + j] = zb[2 * H + j] + a[j] * rn
-            apply_act(a, 2 * H, 3 * H, ACT_TANH, fast)
-            hb = h_out[b]
-            hp = h_prev[b]
+                s[j] = rn[j]
             for j in range(H):
-                zg = a[H + j]
-                hb[j] = (1.0 - zg) * a[2 * H + j] + zg * hp[j]
+                an[j] = zn[j] + ar[j] * rn[j]
+            apply_act(a, 2 * H, 3 * H, ACT_TANH, fast)
+            hp = h_prev[b]
+            hb = h_out[b]
+            for j in range(H):
+                hb[j] = (_ONE - az[j]) * an[j] + az[j] * hp[j]
     else:
         kind = ACT_RELU if cell == ELMAN_RELU else ACT_TANH
         for b in range(bs):
@@ -98,8 +111,15 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
     part of the gradient on
     h_{t-1} to ``dh_prev`` (GRU: z*dh; zero for the others; the matrix part
     ``dr @ W_hh`` is added by the caller).
+
+    Each loop writes one array (few runtime alias checks, so LLVM vectorises).
     """
     bs, H = dh.shape
+    # unsigned offsets: Numba adds no negative-index select to ``ab[j + h1]``
+    # (views per gate cost ~10 ns each per row, more than the loop at H=16)
+    h1 = np.uint64(H)
+    h2 = h1 + h1
+    h3 = h2 + h1
     if cell == LSTM:
         for b in range(bs):
             ab = a[b]
@@ -108,24 +128,21 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
             dhb = dh[b]
             dcb = dc[b]
             dzb = dz[b]
-            for j in range(H):
+            for j in range(h1):
+                dcb[j] = dcb[j] + dhb[j] * ab[j + h3] * (_ONE - ub[j] * ub[j])
+            for j in range(h1):
                 i = ab[j]
-                f = ab[H + j]
-                g = ab[2 * H + j]
-                o = ab[3 * H + j]
-                tc = ub[j]
-                dhv = dhb[j]
-                dcv = dcb[j] + dhv * o * (1.0 - tc * tc)
-                di = dcv * g * i * (1.0 - i)
-                df = dcv * cp[j] * f * (1.0 - f)
-                dg = dcv * i * (1.0 - g * g)
-                do = dhv * tc * o * (1.0 - o)
-                dzb[j] = di
-                dzb[H + j] = df
-                dzb[2 * H + j] = dg
-                dzb[3 * H + j] = do
-                dcb[j] = dcv * f
-                dh_prev[b, j] = 0.0
+                f = ab[j + h1]
+                g = ab[j + h2]
+                o = ab[j + h3]
+                dcv = dcb[j]
+                dzb[j] = dcv * g * i * (_ONE - i)
+                dzb[j + h1] = dcv * cp[j] * f * (_ONE - f)
+                dzb[j + h2] = dcv * i * (_ONE - g * g)
+                dzb[j + h3] = dhb[j] * ub[j] * o * (_ONE - o)
+            for j in range(h1):
+                dcb[j] = dcb[j] * ab[j + h1]
+        _zero(dh_prev)
     elif cell == GRU:
         for b in range(bs):
             ab = a[b]
@@ -135,20 +152,20 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
             dzb = dz[b]
             drb = dr[b]
             dpb = dh_prev[b]
-            for j in range(H):
+            for j in range(h1):
                 rg = ab[j]
-                zg = ab[H + j]
-                n = ab[2 * H + j]
+                zg = ab[j + h1]
+                n = ab[j + h2]
                 dhv = dhb[j]
-                dn = dhv * (1.0 - zg) * (1.0 - n * n)
-                dzg = dhv * (hp[j] - n) * zg * (1.0 - zg)
-                drg = dn * sb[j] * rg * (1.0 - rg)
+                dn = dhv * (_ONE - zg) * (_ONE - n * n)
+                dzg = dhv * (hp[j] - n) * zg * (_ONE - zg)
+                drg = dn * sb[j] * rg * (_ONE - rg)
                 dzb[j] = drg
-                dzb[H + j] = dzg
-                dzb[2 * H + j] = dn
+                dzb[j + h1] = dzg
+                dzb[j + h2] = dn
                 drb[j] = drg
-                drb[H + j] = dzg
-                drb[2 * H + j] = dn * rg
+                drb[j + h1] = dzg
+                drb[j + h2] = dn * rg
                 dpb[j] = dhv * zg
     elif cell == ELMAN_RELU:
         for b in range(bs):
@@ -156,16 +173,21 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
             dhb = dh[b]
             dzb = dz[b]
             for j in range(H):
-                d = dhb[j] if ab[j] > 0.0 else 0.0 * dhb[j]
-                dzb[j] = d
-                dh_prev[b, j] = 0.0
+                dzb[j] = dhb[j] if ab[j] > 0.0 else 0.0 * dhb[j]
+        _zero(dh_prev)
     else:
         for b in range(bs):
             ab = a[b]
             dhb = dh[b]
             dzb = dz[b]
             for j in range(H):
-                h = ab[j]
-                d = dhb[j] * (1.0 - h * h)
-                dzb[j] = d
-                dh_prev[b, j] = 0.0
+                dzb[j] = dhb[j] * (_ONE - ab[j] * ab[j])
+        _zero(dh_prev)
+
+
+@jit(inline="always")
+def _zero(m):
+    """m[...] = 0 for a C-contiguous 2-D array, as one flat loop."""
+    f = m.reshape(m.size)
+    for k in range(f.shape[0]):
+        f[k] = 0.0
