@@ -112,7 +112,7 @@ def test_same_seed_gives_bitwise_identical_params(sine_windows):
 
 
 def test_thread_count_does_not_change_the_params(sine_windows):
-    # batch 64, default shard size 16 -> 4 shards per batch, reduced in a fixed order
+    # batch 64, default shard size 32 -> 2 shards per batch, reduced in a fixed order
     X, Y = _windows3(sine_windows, 268, noise=0.1, seed=3, window=12)
     assert X.shape[0] == 256
     p1 = _train_params(X, Y, 7, 7, n_jobs=1)

@@ -92,7 +92,7 @@ class Network:
         Threads for the kernels (``None``: all).
     shard_size : int or None
         Sequences per parallel task of a gradient computation (default
-        ``TSRNN_SHARD_SIZE``, 16); passes without a gradient (``forward``,
+        ``TSRNN_SHARD_SIZE``, 32); passes without a gradient (``forward``,
         validation) use at least 64.  Results are identical for any thread count
         at a fixed shard size.
     bidirectional : bool, default False
