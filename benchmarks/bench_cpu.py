@@ -165,11 +165,52 @@ def versions():
         info["torch"] = torch.__version__
     except ImportError:
         info["torch"] = "not installed"
-    blas = [f"{d['internal_api']} {d.get('version')} ({d.get('threading_layer')}, {d['filepath'].split('/')[-1]})"
+    import scipy.linalg.cython_blas  # noqa: F401  (the BLAS the kernels call, via Numba)
+
+    blas = [f"{d['internal_api']} {d.get('version')} ({d.get('threading_layer')}, "
+            f"{d.get('architecture')} kernels, {d['filepath'].split('/')[-1]}"
+            f"{': used by the tsrnn kernels' if 'scipy.libs' in d['filepath'] else ''})"
             for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
     info["blas"] = "; ".join(blas)
     info["cpu"] = cpu_description()
     return info
+
+
+def train_target(cell, H):
+    """The Performance issue's training target (torch time / tsrnn time), or None."""
+    if cell == "lstm":
+        return 2.0 if H <= 32 else 1.2 if H <= 64 else 1.0
+    return 5.0 if H <= 64 else None
+
+
+def targets_report(rows, peaks, n_windows):
+    """Per row: each target, whether it is met, and the GFLOP/s it demands.
+
+    The demanded rate is the model's matrix FLOPs (``flops_per_sample``; forward
+    only for inference) divided by torch's time over the target ratio, shown as
+    a share of the float32 GEMM peak measured in the same run: a target above
+    ~80 % of the peak cannot be met by any kernel built on BLAS calls.
+    """
+    lines = ["", "targets: training (LSTM >= 2/1.2/1 at H <= 32/64/128, GRU/Elman >= 5 at H <= 64), "
+             "inference >= 3 at every size; 'needs' = GFLOP/s the target demands (% of the GEMM peak)",
+             f"{'thr':>3} {'cell':>5} {'H':>4} | {'train':>6} {'target':>6} {'met':>4} {'needs':>13} | "
+             f"{'infer':>6} {'met':>4} {'needs':>13}"]
+    for r in rows:
+        if "ratio" not in r:
+            continue
+        peak = peaks[str(r["threads"])] if isinstance(next(iter(peaks)), str) else peaks[r["threads"]]
+        fl = flops_per_sample(r["cell"], r["hidden"]) * n_windows
+        tgt = train_target(r["cell"], r["hidden"])
+        if tgt is None:
+            train = f"{r['ratio']:>6.2f} {'-':>6} {'-':>4} {'-':>13}"
+        else:
+            need = fl / (r["torch_s"] / tgt) / 1e9
+            train = (f"{r['ratio']:>6.2f} {tgt:>6.1f} {'yes' if r['ratio'] >= tgt else 'no':>4} "
+                     f"{need:>6.0f} ({100 * need / peak:>3.0f}%)")
+        need_i = fl / 3 / (r["torch_inf_s"] / 3.0) / 1e9
+        lines.append(f"{r['threads']:>3} {r['cell']:>5} {r['hidden']:>4} | {train} | {r['inf_ratio']:>6.2f} "
+                     f"{'yes' if r['inf_ratio'] >= 3.0 else 'no':>4} {need_i:>6.0f} ({100 * need_i / peak:>3.0f}%)")
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -181,15 +222,31 @@ def main(argv=None):
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-startup", action="store_true")
     ap.add_argument("--json", help="also write the rows to this JSON file")
+    ap.add_argument("--report", metavar="JSON", help="only print the targets report of a saved run")
+    ap.add_argument("--peaks", help="with --report: GEMM peaks per thread count, e.g. 117,235 "
+                    "(for runs saved before the peaks were stored)")
     args = ap.parse_args(argv)
+    if args.report:
+        with open(args.report) as fh:
+            saved = json.load(fh)
+        peaks = saved["info"].get("gemm_peak")
+        if args.peaks:
+            peaks = {i + 1: float(p) for i, p in enumerate(args.peaks.split(","))}
+        if not peaks:
+            ap.error("the saved run has no GEMM peaks; pass --peaks")
+        print(targets_report(saved["rows"], peaks, len(make_windows(make_series())[0])))
+        return
 
     import tsrnn  # noqa: F401  (import cost is not part of the timings)
 
     info = versions()
     print("# bench_cpu", time.strftime("%Y-%m-%d %H:%M"), json.dumps(info))
     threads_list = [int(t) for t in args.threads.split(",")]
+    peaks = {}
     for th in threads_list:
-        print(f"float32 GEMM peak, {th} thread(s): {gemm_peak(th):.0f} GFLOP/s")
+        peaks[th] = gemm_peak(th)
+        print(f"float32 GEMM peak, {th} thread(s): {peaks[th]:.0f} GFLOP/s")
+    info["gemm_peak"] = {str(k): v for k, v in peaks.items()}
     if not args.no_startup:
         st = startup_times()
         print(f"startup (fresh process): cold cache import {st['cold']['import']:.2f}s + first fit "
@@ -224,6 +281,8 @@ def main(argv=None):
                       f"{row.get('torch_inf_s', float('nan')):>9.3f} {ts_inf:>9.3f} "
                       f"{row.get('inf_ratio', float('nan')):>6.2f} | {row.get('torch_loss', float('nan')):>10.4f} "
                       f"{row['tsrnn_loss']:>10.4f}", flush=True)
+    if not args.no_torch:
+        print(targets_report(rows, peaks, len(X)))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"info": info, "rows": rows}, fh, indent=1)

@@ -204,6 +204,7 @@ def _indrnn_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, id
             for j in range(H):
                 Hp[l, 0, b, j] = h0[l, b0 + b, j]
         res = residual and l > 0
+        u = params[uo:uo + H]   # a view: indices from 0 vectorise (see cells.py)
         for t in range(T):
             hp = Hp[l, t]
             a = A[l, t]
@@ -212,7 +213,7 @@ def _indrnn_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, id
             for b in range(bs):
                 ab = a[b]
                 for j in range(H):
-                    ab[j] = zt[b, j] + params[uo + j] * hp[b, j]
+                    ab[j] = zt[b, j] + u[j] * hp[b, j]
                 apply_act(ab, 0, H, act, fast)
             if res:
                 xr = Hs[l - 1, t]
@@ -241,6 +242,7 @@ def _indrnn_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, id
         Il = I if l == 0 else H
         w_ih = _view2(params, offsets[l, 0], H, Il)
         uo = offsets[l, 1]
+        u = params[uo:uo + H]
         dnext[:, :] = 0.0
         for t in range(T - 1, -1, -1):
             dht = dH[t]
@@ -253,7 +255,7 @@ def _indrnn_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, id
             _mul_dact(dz, A[l, t], act)
             for b in range(bs):
                 for j in range(H):
-                    dnext[b, j] = params[uo + j] * dz[b, j]
+                    dnext[b, j] = u[j] * dz[b, j]
         dz2 = Z.reshape((n, H))
         if l == 0:
             xin = x0.reshape((n, I))
@@ -262,11 +264,12 @@ def _indrnn_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, id
         np.dot(dz2.T, xin, _view2(grad, offsets[l, 0], H, Il))
         _col_sums_into(dz2, grad, offsets[l, 2])
         hp2 = Hp[l].reshape((n, H))
+        gu = grad[uo:uo + H]
         for j in range(H):
-            grad[uo + j] = 0.0
+            gu[j] = 0.0
         for r in range(n):
             for j in range(H):
-                grad[uo + j] += dz2[r, j] * hp2[r, j]
+                gu[j] += dz2[r, j] * hp2[r, j]
         if l > 0:
             dh2 = dH.reshape((n, H))
             if residual:
