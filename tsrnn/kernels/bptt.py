@@ -54,15 +54,13 @@ def _add_bias_rows(m, params, off):
             row[j] += bias[j]
 
 
-@jit
-def _add_bias_cols(m, params, off, j0, j1):
-    """m[:, j0:j1] += params[off + j0 : off + j1] (a slice of a bias vector)."""
-    n = m.shape[0]
-    bias = params[off + j0:off + j1]
-    for i in range(n):
-        row = m[i, j0:j1]
-        for j in range(j1 - j0):
-            row[j] += bias[j]
+@jit(inline="always")
+def _copy_flat(src, dst):
+    """dst[...] = src[...] for two C-contiguous 2-D arrays of the same shape (one flat loop)."""
+    a = src.reshape(src.size)
+    b = dst.reshape(dst.size)
+    for k in range(a.shape[0]):
+        b[k] = a[k]
 
 
 @jit
@@ -150,6 +148,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     Cp = np.empty((LD, bs, H), dtype)      # c_{-1} per layer and direction (LSTM)
     Z = np.empty((T, bs, GH), dtype)
     R = np.empty((bs, GH), dtype)
+    bz = np.empty(GH, dtype)   # b_ih + b_hh (GRU candidate: b_ih only), added in forward_step
     # concatenated outputs of each layer (time order), only for two directions
     Xc = np.empty((L, T, bs, DH), dtype) if D == 2 else np.empty((1, 1, 1, 1), dtype)
     xbuf = np.empty(T * bs * Imax if D == 2 else 1, dtype)   # time-reversed layer input
@@ -165,11 +164,15 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             xin = xin3.reshape((n, Il))
             z2 = Z.reshape((n, GH))
             np.dot(xin, w_ih.T, z2)
-            _add_bias_rows(z2, params, offsets[ld, 2])
-            # b_hh folds into the input projection, except GRU's candidate block,
-            # which sits inside r * (W_hn h + b_hn)
+            # both biases are added once per step inside forward_step (no pass over
+            # the T x bs rows here); b_hh folds into b_ih, except GRU's candidate
+            # block, whose b_hn sits inside r * (W_hn h + b_hn)
+            b_ih = params[offsets[ld, 2]:offsets[ld, 2] + GH]
+            b_hh = params[offsets[ld, 3]:offsets[ld, 3] + GH]
             nb = 2 * H if cell == GRU else GH
-            _add_bias_cols(z2, params, offsets[ld, 3], 0, nb)
+            for j in range(GH):
+                bz[j] = b_ih[j] + b_hh[j] if j < nb else b_ih[j]
+            b_hn = b_hh[nb:GH]
             for b in range(bs):
                 for j in range(H):
                     Hp[ld, 0, b, j] = h0[ld, b0 + b, j]
@@ -179,14 +182,11 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                 kp = t - 1 if want_grad else (t + 1) % 2   # slot of step t - 1
                 hp = Hp[ld, k] if want_grad or t == 0 else Hs[ld, t - 1]
                 np.dot(hp, w_hh.T, R)
-                if cell == GRU:
-                    _add_bias_cols(R, params, offsets[ld, 3], 2 * H, GH)
                 cp = Cp[ld] if t == 0 else S[ld, kp]
-                forward_step(cell, fast, Z[t], R, hp, cp, A[ld, k], S[ld, k], U[ld, k], Hs[ld, t])
+                forward_step(cell, fast, Z[t], R, bz, b_hn, hp, cp, A[ld, k], S[ld, k], U[ld, k],
+                             Hs[ld, t])
                 if want_grad and t + 1 < T:
-                    for b in range(bs):
-                        for j in range(H):
-                            Hp[ld, t + 1, b, j] = Hs[ld, t, b, j]
+                    _copy_flat(Hs[ld, t], Hp[ld, t + 1])
             kl = T - 1 if want_grad else (T - 1) % 2
             for b in range(bs):
                 for j in range(H):
@@ -277,19 +277,20 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                 for j in range(H):
                     dhp[b, j] = 0.0
                     dc[b, j] = 0.0
+            dh1 = dh.reshape(bs * H)
+            dhp1 = dhp.reshape(bs * H)
             for t in range(T - 1, -1, -1):
-                for b in range(bs):
-                    for j in range(H):
-                        dh[b, j] = dH[t, b, j] + dhp[b, j]
+                dHt = dH[t].reshape(bs * H)
+                for k in range(bs * H):
+                    dh1[k] = dHt[k] + dhp1[k]
                 cp = Cp[ld] if t == 0 else S[ld, t - 1]
                 backward_step(cell, dh, dc, A[ld, t], S[ld, t], U[ld, t], Hp[ld, t], cp, Z[t], dR[t],
                               dhp)
                 if t > 0:
                     # dh_{t-1} = elementwise part + dR_t @ W_hh
                     np.dot(dR[t], w_hh, dh)
-                    for b in range(bs):
-                        for j in range(H):
-                            dhp[b, j] += dh[b, j]
+                    for k in range(bs * H):
+                        dhp1[k] += dh1[k]
             dz2 = Z.reshape((n, GH))
             dr2 = dR.reshape((n, GH))
             xin3 = src3 if d == 0 else _reverse_time_into(src3, xbuf)

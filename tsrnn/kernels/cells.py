@@ -27,9 +27,12 @@ from tsrnn.kernels.activations import (ACT_RELU, ACT_SIGMOID, ACT_TANH, ELMAN_RE
 
 
 @jit
-def forward_step(cell, fast, z, r, h_prev, c_prev, a_out, s_out, u_out, h_out):
+def forward_step(cell, fast, z, r, bz, b_hn, h_prev, c_prev, a_out, s_out, u_out, h_out):
     """One step forward.
 
+    ``bz`` (G*H,) is the bias added to ``z + r`` (b_ih + b_hh; for GRU's
+    candidate block b_ih only) and ``b_hn`` (H,) GRU's candidate bias inside
+    ``r * (W_hn h + b_hn)`` (unused by the other cells).
     Writes the activated gates to ``a_out`` (bs, G*H), the cell's extra states
     to ``s_out`` and ``u_out`` (bs, H) (LSTM: c_t and tanh(c_t); GRU:
     W_hn h_prev + b_hn; Elman: unused) and the new hidden state to ``h_out``.
@@ -42,7 +45,7 @@ def forward_step(cell, fast, z, r, h_prev, c_prev, a_out, s_out, u_out, h_out):
             zb = z[b]
             rb = r[b]
             for j in range(4 * H):
-                a[j] = zb[j] + rb[j]
+                a[j] = zb[j] + rb[j] + bz[j]
             apply_act(a, 0, 2 * H, ACT_SIGMOID, fast)
             apply_act(a, 2 * H, 3 * H, ACT_TANH, fast)
             apply_act(a, 3 * H, 4 * H, ACT_SIGMOID, fast)
@@ -62,12 +65,13 @@ def forward_step(cell, fast, z, r, h_prev, c_prev, a_out, s_out, u_out, h_out):
             for j in range(H):
                 hb[j] = ao[j] * u[j]
     elif cell == GRU:
+        bzn = bz[2 * H:3 * H]
         for b in range(bs):
             a = a_out[b]
             zb = z[b]
             rb = r[b]
             for j in range(2 * H):
-                a[j] = zb[j] + rb[j]
+                a[j] = zb[j] + rb[j] + bz[j]
             apply_act(a, 0, 2 * H, ACT_SIGMOID, fast)
             ar = a[0:H]
             az = a[H:2 * H]
@@ -76,26 +80,27 @@ def forward_step(cell, fast, z, r, h_prev, c_prev, a_out, s_out, u_out, h_out):
             rn = rb[2 * H:3 * H]
             s = s_out[b]
             for j in range(H):
-                s[j] = rn[j]
+                s[j] = rn[j] + b_hn[j]
             for j in range(H):
-                an[j] = zn[j] + ar[j] * rn[j]
+                an[j] = zn[j] + bzn[j] + ar[j] * s[j]
             apply_act(a, 2 * H, 3 * H, ACT_TANH, fast)
             hp = h_prev[b]
             hb = h_out[b]
             for j in range(H):
                 hb[j] = (_ONE - az[j]) * an[j] + az[j] * hp[j]
     else:
-        kind = ACT_RELU if cell == ELMAN_RELU else ACT_TANH
         for b in range(bs):
             a = a_out[b]
             zb = z[b]
             rb = r[b]
             for j in range(H):
-                a[j] = zb[j] + rb[j]
-            apply_act(a, 0, H, kind, fast)
-            hb = h_out[b]
-            for j in range(H):
-                hb[j] = a[j]
+                a[j] = zb[j] + rb[j] + bz[j]
+        # one gate block: the whole (bs, H) block is contiguous, activate it flat
+        a1 = a_out.reshape(bs * H)
+        apply_act(a1, 0, bs * H, ACT_RELU if cell == ELMAN_RELU else ACT_TANH, fast)
+        h1 = h_out.reshape(bs * H)
+        for k in range(bs * H):
+            h1[k] = a1[k]
 
 
 @jit
