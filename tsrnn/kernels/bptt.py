@@ -298,7 +298,13 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             np.dot(dz2.T, xin, _view2(grad, offsets[ld, 0], GH, Il))
             np.dot(dr2.T, Hp[ld].reshape((n, H)), _view2(grad, offsets[ld, 1], GH, H))
             _col_sums_into(dz2, grad, offsets[ld, 2])
-            _col_sums_into(dr2, grad, offsets[ld, 3])
+            if cell == GRU:
+                _col_sums_into(dr2, grad, offsets[ld, 3])
+            else:   # dR is dZ: the two bias gradients are equal
+                gb = grad[offsets[ld, 2]:offsets[ld, 2] + GH]
+                gh = grad[offsets[ld, 3]:offsets[ld, 3] + GH]
+                for j in range(GH):
+                    gh[j] = gb[j]
             if l > 0:
                 if D == 1:
                     np.dot(dz2, w_ih, dXn.reshape((n, DH)))
