@@ -7,8 +7,13 @@ head.  Both libraries run side by side in this process at the same thread
 count; seconds per epoch are the median of the timed epochs after one warm-up
 epoch.  Ratios are torch time / tsrnn time (> 1: tsrnn faster).
 
-    python benchmarks/bench_cpu.py                      # full table
+    env -u OPENBLAS_CORETYPE python benchmarks/bench_cpu.py          # full table
     python benchmarks/bench_cpu.py --cells gru --hidden 32 --threads 1 --epochs 2
+    python benchmarks/bench_cpu.py --report benchmarks/out/bench_cpu.json  # targets only
+
+The project machines export ``OPENBLAS_CORETYPE=Haswell``, which makes the
+OpenBLAS the kernels call run its AVX2 kernels at half the speed of its
+AVX-512 ones (PyTorch does not use OpenBLAS); the script warns when it is set.
 
 Prints the BLAS in use (threadpoolctl), the float32 GEMM peak measured here,
 the cold (empty Numba cache) and warm first-fit times in fresh processes, and
@@ -173,6 +178,7 @@ def versions():
             for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
     info["blas"] = "; ".join(blas)
     info["cpu"] = cpu_description()
+    info["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE", "unset")
     return info
 
 
@@ -241,6 +247,11 @@ def main(argv=None):
 
     info = versions()
     print("# bench_cpu", time.strftime("%Y-%m-%d %H:%M"), json.dumps(info))
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        print(f"WARNING: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} is set: it forces OpenBLAS's "
+              "kernels for that core (on this project's AVX-512 machine, Haswell halves the GEMM speed "
+              "of the kernels' BLAS, not PyTorch's); run as `env -u OPENBLAS_CORETYPE python "
+              "benchmarks/bench_cpu.py` to measure what users get", flush=True)
     threads_list = [int(t) for t in args.threads.split(",")]
     peaks = {}
     for th in threads_list:
