@@ -10,20 +10,49 @@ gate-major along the last axis (PyTorch's gate order):
 
 ``z`` is the input projection ``x W_ih^T + b_ih`` and ``r`` the recurrent
 projection ``h_prev W_hh^T + b_hh`` of the step, both of shape (bs, G*H).
-Loops run over contiguous rows with the activation applied in separate
-passes (:func:`~tsrnn.kernels.activations.apply_act`) so that they vectorise.
-Every loop indexes per-gate views from 0 (``ai[j]``, never ``a[H + j]``): Numba
-cannot prove ``H + j`` non-negative and keeps a negative-index select on each
-access, which stops LLVM from vectorising the loop.
+Loops run over the contiguous part of each row with the activation applied in
+separate in-place passes, so that LLVM vectorises them.  They index the 2-D
+arrays directly with unsigned gate offsets (``a[b, j + h2]``, ``h2`` a uint64):
+
+* a signed offset (``a[b, 2 * H + j]`` or ``range(j0, j1)``) cannot be proven
+  non-negative, so Numba keeps a negative-index select on every access and
+  the loop stays scalar (3.4 vs 0.23 ns per sigmoid measured);
+* per-row views (``a[b][2 * H:3 * H]``) vectorise but cost a reference-count
+  update each, which dominated at small hidden sizes (GRU, 64 rows of
+  H = 16: 8.3 us with views, 3.7 us without).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from tsrnn._config import jit
 from tsrnn.kernels.activations import (ACT_RELU, ACT_SIGMOID, ACT_TANH, ELMAN_RELU, GRU, LSTM,
-                                       _ONE, apply_act)
+                                       _ONE, apply_act, fast_sigmoid, fast_tanh, sigmoid)
+
+
+@jit(inline="always")
+def _act_rows(m, b, j0, n, kind, fast):
+    """Activation ``kind`` in place on ``m[b, j0:j0+n]`` (``j0``, ``n`` uint64)."""
+    if kind == ACT_RELU:
+        for j in range(n):
+            m[b, j + j0] = max(m[b, j + j0], 0.0 * m[b, j + j0])
+    elif kind == ACT_TANH:
+        if fast:
+            for j in range(n):
+                m[b, j + j0] = fast_tanh(m[b, j + j0])
+        else:
+            for j in range(n):
+                m[b, j + j0] = math.tanh(m[b, j + j0])
+    else:
+        if fast:
+            for j in range(n):
+                m[b, j + j0] = fast_sigmoid(m[b, j + j0])
+        else:
+            for j in range(n):
+                m[b, j + j0] = sigmoid(m[b, j + j0])
 
 
 @jit
@@ -39,68 +68,59 @@ def forward_step(cell, fast, z, r, bz, b_hn, h_prev, c_prev, a_out, s_out, u_out
     ``fast`` selects the vectorised activation approximations.
     """
     bs, H = h_out.shape
+    z0 = np.uint64(0)
+    h1 = np.uint64(H)
+    h2 = h1 + h1
+    a = a_out
     if cell == LSTM:
+        # per-row views measured faster than 2-D indexing here (1.6 vs 1.9 us for
+        # 32 rows at H=16); GRU is the other way round (1.9 vs 2.0, 3.8 vs 8.3 at 64)
         for b in range(bs):
-            a = a_out[b]
+            ab = a[b]
             zb = z[b]
             rb = r[b]
             for j in range(4 * H):
-                a[j] = zb[j] + rb[j] + bz[j]
-            apply_act(a, 0, 2 * H, ACT_SIGMOID, fast)
-            apply_act(a, 2 * H, 3 * H, ACT_TANH, fast)
-            apply_act(a, 3 * H, 4 * H, ACT_SIGMOID, fast)
-            ai = a[0:H]
-            af = a[H:2 * H]
-            ag = a[2 * H:3 * H]
-            ao = a[3 * H:4 * H]
+                ab[j] = zb[j] + rb[j] + bz[j]
+            apply_act(ab, 0, 2 * H, ACT_SIGMOID, fast)
+            apply_act(ab, 2 * H, 3 * H, ACT_TANH, fast)
+            apply_act(ab, 3 * H, 4 * H, ACT_SIGMOID, fast)
+            ai = ab[0:H]
+            af = ab[H:2 * H]
+            ag = ab[2 * H:3 * H]
+            ao = ab[3 * H:4 * H]
             cp = c_prev[b]
-            s = s_out[b]
-            u = u_out[b]
+            sb = s_out[b]
+            ub = u_out[b]
             hb = h_out[b]
             for j in range(H):
-                s[j] = af[j] * cp[j] + ai[j] * ag[j]
+                sb[j] = af[j] * cp[j] + ai[j] * ag[j]
             for j in range(H):
-                u[j] = s[j]
-            apply_act(u, 0, H, ACT_TANH, fast)
+                ub[j] = sb[j]
+            apply_act(ub, 0, H, ACT_TANH, fast)
             for j in range(H):
-                hb[j] = ao[j] * u[j]
+                hb[j] = ao[j] * ub[j]
     elif cell == GRU:
-        bzn = bz[2 * H:3 * H]
         for b in range(bs):
-            a = a_out[b]
-            zb = z[b]
-            rb = r[b]
-            for j in range(2 * H):
-                a[j] = zb[j] + rb[j] + bz[j]
-            apply_act(a, 0, 2 * H, ACT_SIGMOID, fast)
-            ar = a[0:H]
-            az = a[H:2 * H]
-            an = a[2 * H:3 * H]
-            zn = zb[2 * H:3 * H]
-            rn = rb[2 * H:3 * H]
-            s = s_out[b]
-            for j in range(H):
-                s[j] = rn[j] + b_hn[j]
-            for j in range(H):
-                an[j] = zn[j] + bzn[j] + ar[j] * s[j]
-            apply_act(a, 2 * H, 3 * H, ACT_TANH, fast)
-            hp = h_prev[b]
-            hb = h_out[b]
-            for j in range(H):
-                hb[j] = (_ONE - az[j]) * an[j] + az[j] * hp[j]
+            for j in range(h2):
+                a[b, j] = z[b, j] + r[b, j] + bz[j]
+            _act_rows(a, b, z0, h2, ACT_SIGMOID, fast)
+            for j in range(h1):
+                s_out[b, j] = r[b, j + h2] + b_hn[j]
+            for j in range(h1):
+                a[b, j + h2] = z[b, j + h2] + bz[j + h2] + a[b, j] * s_out[b, j]
+            _act_rows(a, b, h2, h1, ACT_TANH, fast)
+            for j in range(h1):
+                h_out[b, j] = (_ONE - a[b, j + h1]) * a[b, j + h2] + a[b, j + h1] * h_prev[b, j]
     else:
         for b in range(bs):
-            a = a_out[b]
-            zb = z[b]
-            rb = r[b]
-            for j in range(H):
-                a[j] = zb[j] + rb[j] + bz[j]
+            for j in range(h1):
+                a[b, j] = z[b, j] + r[b, j] + bz[j]
         # one gate block: the whole (bs, H) block is contiguous, activate it flat
         a1 = a_out.reshape(bs * H)
         apply_act(a1, 0, bs * H, ACT_RELU if cell == ELMAN_RELU else ACT_TANH, fast)
-        h1 = h_out.reshape(bs * H)
+        h1f = h_out.reshape(bs * H)
         for k in range(bs * H):
-            h1[k] = a1[k]
+            h1f[k] = a1[k]
 
 
 @jit
@@ -116,77 +136,54 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
     part of the gradient on
     h_{t-1} to ``dh_prev`` (GRU: z*dh; zero for the others; the matrix part
     ``dr @ W_hh`` is added by the caller).
-
-    Each loop writes one array (few runtime alias checks, so LLVM vectorises).
     """
     bs, H = dh.shape
-    # unsigned offsets: Numba adds no negative-index select to ``ab[j + h1]``
-    # (views per gate cost ~10 ns each per row, more than the loop at H=16)
     h1 = np.uint64(H)
     h2 = h1 + h1
     h3 = h2 + h1
     if cell == LSTM:
         for b in range(bs):
-            ab = a[b]
-            ub = u[b]
-            cp = c_prev[b]
-            dhb = dh[b]
-            dcb = dc[b]
-            dzb = dz[b]
             for j in range(h1):
-                dcb[j] = dcb[j] + dhb[j] * ab[j + h3] * (_ONE - ub[j] * ub[j])
+                dc[b, j] = dc[b, j] + dh[b, j] * a[b, j + h3] * (_ONE - u[b, j] * u[b, j])
             for j in range(h1):
-                i = ab[j]
-                f = ab[j + h1]
-                g = ab[j + h2]
-                o = ab[j + h3]
-                dcv = dcb[j]
-                dzb[j] = dcv * g * i * (_ONE - i)
-                dzb[j + h1] = dcv * cp[j] * f * (_ONE - f)
-                dzb[j + h2] = dcv * i * (_ONE - g * g)
-                dzb[j + h3] = dhb[j] * ub[j] * o * (_ONE - o)
+                i = a[b, j]
+                f = a[b, j + h1]
+                g = a[b, j + h2]
+                o = a[b, j + h3]
+                dcv = dc[b, j]
+                dz[b, j] = dcv * g * i * (_ONE - i)
+                dz[b, j + h1] = dcv * c_prev[b, j] * f * (_ONE - f)
+                dz[b, j + h2] = dcv * i * (_ONE - g * g)
+                dz[b, j + h3] = dh[b, j] * u[b, j] * o * (_ONE - o)
             for j in range(h1):
-                dcb[j] = dcb[j] * ab[j + h1]
+                dc[b, j] = dc[b, j] * a[b, j + h1]
         _zero(dh_prev)
     elif cell == GRU:
         for b in range(bs):
-            ab = a[b]
-            sb = s[b]
-            hp = h_prev[b]
-            dhb = dh[b]
-            dzb = dz[b]
-            drb = dr[b]
-            dpb = dh_prev[b]
             for j in range(h1):
-                rg = ab[j]
-                zg = ab[j + h1]
-                n = ab[j + h2]
-                dhv = dhb[j]
+                rg = a[b, j]
+                zg = a[b, j + h1]
+                n = a[b, j + h2]
+                dhv = dh[b, j]
                 dn = dhv * (_ONE - zg) * (_ONE - n * n)
-                dzg = dhv * (hp[j] - n) * zg * (_ONE - zg)
-                drg = dn * sb[j] * rg * (_ONE - rg)
-                dzb[j] = drg
-                dzb[j + h1] = dzg
-                dzb[j + h2] = dn
-                drb[j] = drg
-                drb[j + h1] = dzg
-                drb[j + h2] = dn * rg
-                dpb[j] = dhv * zg
+                dzg = dhv * (h_prev[b, j] - n) * zg * (_ONE - zg)
+                drg = dn * s[b, j] * rg * (_ONE - rg)
+                dz[b, j] = drg
+                dz[b, j + h1] = dzg
+                dz[b, j + h2] = dn
+                dr[b, j] = drg
+                dr[b, j + h1] = dzg
+                dr[b, j + h2] = dn * rg
+                dh_prev[b, j] = dhv * zg
     elif cell == ELMAN_RELU:
         for b in range(bs):
-            ab = a[b]
-            dhb = dh[b]
-            dzb = dz[b]
-            for j in range(H):
-                dzb[j] = dhb[j] if ab[j] > 0.0 else 0.0 * dhb[j]
+            for j in range(h1):
+                dz[b, j] = dh[b, j] if a[b, j] > 0.0 else 0.0 * dh[b, j]
         _zero(dh_prev)
     else:
         for b in range(bs):
-            ab = a[b]
-            dhb = dh[b]
-            dzb = dz[b]
-            for j in range(H):
-                dzb[j] = dhb[j] * (_ONE - ab[j] * ab[j])
+            for j in range(h1):
+                dz[b, j] = dh[b, j] * (_ONE - a[b, j] * a[b, j])
         _zero(dh_prev)
 
 
