@@ -35,11 +35,8 @@ from tsrnn.kernels.activations import (ACT_RELU, ACT_SIGMOID, ACT_TANH, ELMAN_RE
 
 @jit(inline="always")
 def _act_rows(m, b, j0, n, kind, fast):
-    """Activation ``kind`` in place on ``m[b, j0:j0+n]`` (``j0``, ``n`` uint64)."""
-    if kind == ACT_RELU:
-        for j in range(n):
-            m[b, j + j0] = max(m[b, j + j0], 0.0 * m[b, j + j0])
-    elif kind == ACT_TANH:
+    """Activation ``kind`` (tanh or sigmoid) in place on ``m[b, j0:j0+n]`` (``j0``, ``n`` uint64)."""
+    if kind == ACT_TANH:
         if fast:
             for j in range(n):
                 m[b, j + j0] = fast_tanh(m[b, j + j0])
@@ -53,6 +50,26 @@ def _act_rows(m, b, j0, n, kind, fast):
         else:
             for j in range(n):
                 m[b, j + j0] = sigmoid(m[b, j + j0])
+
+
+@jit(inline="always")
+def _act_view(v, j0, j1, kind, fast):
+    """Activation ``kind`` (tanh or sigmoid) in place on the view ``v[j0:j1]``."""
+    w = v[j0:j1]
+    if kind == ACT_TANH:
+        if fast:
+            for j in range(w.shape[0]):
+                w[j] = fast_tanh(w[j])
+        else:
+            for j in range(w.shape[0]):
+                w[j] = math.tanh(w[j])
+    else:
+        if fast:
+            for j in range(w.shape[0]):
+                w[j] = fast_sigmoid(w[j])
+        else:
+            for j in range(w.shape[0]):
+                w[j] = sigmoid(w[j])
 
 
 @jit
@@ -81,9 +98,9 @@ def forward_step(cell, fast, z, r, bz, b_hn, h_prev, c_prev, a_out, s_out, u_out
             rb = r[b]
             for j in range(4 * H):
                 ab[j] = zb[j] + rb[j] + bz[j]
-            apply_act(ab, 0, 2 * H, ACT_SIGMOID, fast)
-            apply_act(ab, 2 * H, 3 * H, ACT_TANH, fast)
-            apply_act(ab, 3 * H, 4 * H, ACT_SIGMOID, fast)
+            _act_view(ab, 0, 2 * H, ACT_SIGMOID, fast)
+            _act_view(ab, 2 * H, 3 * H, ACT_TANH, fast)
+            _act_view(ab, 3 * H, 4 * H, ACT_SIGMOID, fast)
             ai = ab[0:H]
             af = ab[H:2 * H]
             ag = ab[2 * H:3 * H]
@@ -96,7 +113,7 @@ def forward_step(cell, fast, z, r, bz, b_hn, h_prev, c_prev, a_out, s_out, u_out
                 sb[j] = af[j] * cp[j] + ai[j] * ag[j]
             for j in range(H):
                 ub[j] = sb[j]
-            apply_act(ub, 0, H, ACT_TANH, fast)
+            _act_view(ub, 0, H, ACT_TANH, fast)
             for j in range(H):
                 hb[j] = ao[j] * ub[j]
     elif cell == GRU:
