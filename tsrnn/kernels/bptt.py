@@ -88,6 +88,12 @@ def _reverse_time_into(src, buf):
 
 
 @jit(inline="always")
+def _slot(t, full):
+    """Index of step ``t`` in a buffer that keeps every step (``full``) or two slots."""
+    return t if full else t % 2
+
+
+@jit(inline="always")
 def _layer_input(l, D, x0, Hs, Xc):
     """Input sequence (T, bs, I_l) of layer ``l``: the shard's input, the previous
     layer's states, or both directions' states concatenated (time order)."""
@@ -143,10 +149,16 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     A = np.empty((LD, Tk, bs, GH), dtype)   # activated gates
     S = np.empty((LD, Tk, bs, H), dtype)    # LSTM c_t / GRU W_hn h + b_hn
     U = np.empty((LD, Tk, bs, H), dtype)    # LSTM tanh(c_t)
-    Hs = np.empty((LD, T, bs, H), dtype)   # hidden states (processing order)
+    # hidden states (processing order); two slots when nothing reads the earlier
+    # steps (inference of a one-layer, one-direction, last-step model)
+    full = want_grad or seq_out or L > 1 or D == 2
+    Ts = T if full else 2
+    Hs = np.empty((LD, Ts, bs, H), dtype)
     Hp = np.empty((LD, Tk, bs, H), dtype)   # h_{s-1} sequence (Hp[ld, 0] = h0)
     Cp = np.empty((LD, bs, H), dtype)      # c_{-1} per layer and direction (LSTM)
-    Z = np.empty((T, bs, GH), dtype)
+    # input projections: all steps at once with a gradient (the buffer is reused
+    # for dZ); one step at a time without (a working set that stays in cache)
+    Z = np.empty((T if want_grad else 1, bs, GH), dtype)
     R = np.empty((bs, GH), dtype)
     bz = np.empty(GH, dtype)   # b_ih + b_hh (GRU candidate: b_ih only), added in forward_step
     # concatenated outputs of each layer (time order), only for two directions
@@ -161,9 +173,8 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             w_ih = _view2(params, offsets[ld, 0], GH, Il)
             w_hh = _view2(params, offsets[ld, 1], GH, H)
             xin3 = src3 if d == 0 else _reverse_time_into(src3, xbuf)
-            xin = xin3.reshape((n, Il))
-            z2 = Z.reshape((n, GH))
-            np.dot(xin, w_ih.T, z2)
+            if want_grad:
+                np.dot(xin3.reshape((n, Il)), w_ih.T, Z.reshape((n, GH)))
             # both biases are added once per step inside forward_step (no pass over
             # the T x bs rows here); b_hh folds into b_ih, except GRU's candidate
             # block, whose b_hn sits inside r * (W_hn h + b_hn)
@@ -180,17 +191,22 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             for t in range(T):
                 k = t if want_grad else t % 2          # slot of step t
                 kp = t - 1 if want_grad else (t + 1) % 2   # slot of step t - 1
-                hp = Hp[ld, k] if want_grad or t == 0 else Hs[ld, t - 1]
+                hp = Hp[ld, k] if want_grad or t == 0 else Hs[ld, _slot(t - 1, full)]
                 np.dot(hp, w_hh.T, R)
+                if want_grad:
+                    zt = Z[t]
+                else:
+                    zt = Z[0]
+                    np.dot(xin3[t], w_ih.T, zt)
                 cp = Cp[ld] if t == 0 else S[ld, kp]
-                forward_step(cell, fast, Z[t], R, bz, b_hn, hp, cp, A[ld, k], S[ld, k], U[ld, k],
-                             Hs[ld, t])
+                forward_step(cell, fast, zt, R, bz, b_hn, hp, cp, A[ld, k], S[ld, k], U[ld, k],
+                             Hs[ld, _slot(t, full)])
                 if want_grad and t + 1 < T:
                     _copy_flat(Hs[ld, t], Hp[ld, t + 1])
             kl = T - 1 if want_grad else (T - 1) % 2
             for b in range(bs):
                 for j in range(H):
-                    h_out[ld, b0 + b, j] = Hs[ld, T - 1, b, j]
+                    h_out[ld, b0 + b, j] = Hs[ld, _slot(T - 1, full), b, j]
                     c_out[ld, b0 + b, j] = S[ld, kl, b, j] if G == 4 else 0.0
             if D == 2:
                 for t in range(T):
@@ -213,7 +229,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
         for d in range(D):
             for b in range(bs):
                 for j in range(H):
-                    hin[b, d * H + j] = Hs[(L - 1) * D + d, T - 1, b, j]
+                    hin[b, d * H + j] = Hs[(L - 1) * D + d, _slot(T - 1, full), b, j]
         nrow = bs
     out = np.empty((nrow, O), dtype)
     np.dot(hin, w_o.T, out)

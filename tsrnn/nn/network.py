@@ -19,7 +19,7 @@ CELLS = ("elman", "rnn", "lstm", "gru", "jordan", "indrnn", "ctrnn")
 FAMILY = {"jordan": JORDAN, "indrnn": INDRNN, "ctrnn": CTRNN}
 FEEDBACKS = ("free", "teacher")
 #: smallest shard of a forward pass without gradient (inference, validation)
-INFERENCE_SHARD = 64
+INFERENCE_SHARD = 256
 LOSSES = tuple(LOSS_CODES)
 
 
@@ -93,7 +93,7 @@ class Network:
     shard_size : int or None
         Sequences per parallel task of a gradient computation (default
         ``TSRNN_SHARD_SIZE``, 32); passes without a gradient (``forward``,
-        validation) use at least 64.  Results are identical for any thread count
+        validation) use at least 256.  Results are identical for any thread count
         at a fixed shard size.
     bidirectional : bool, default False
         Run every layer also over the reversed sequence (PyTorch's
@@ -362,7 +362,8 @@ class Network:
         shard = self.shard_size or _config.SHARD_SIZE
         if not want_grad and not self.is_family:
             # no gradient, no reduction: bigger shards make bigger per-step matrix
-            # products (~20 % faster inference, benchmarks/RESULTS.md)
+            # products (inference 7-25 % faster at H >= 64 with 256 than 64,
+            # benchmarks/RESULTS.md)
             shard = max(shard, INFERENCE_SHARD)
         if self.is_family:
             from tsrnn.kernels.family import family_forward_backward
