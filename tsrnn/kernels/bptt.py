@@ -104,7 +104,7 @@ def _layer_input(l, D, x0, Hs, Xc):
     return Xc[l - 1]
 
 
-@jit
+@jit(inline="always")   # compiled once, inside _shard_range (saves ~1.5 s of a cold start)
 def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
                            X, Y, idx, b0, bs, h0, c0, h_out, c_out,
                            loss_code, delta, quantiles, scale, want_grad, pred, grad):

@@ -528,7 +528,7 @@ def _jordan_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, id
 
 
 # ------------------------------------------------------------------ driver
-@jit
+@jit(inline="always")
 def family_shard(params, offsets, head_offsets, cell, act, fast, hidden_size, seq_out,
                  X, Y, dt, idx, b0, bs, h0, h_out, loss_code, delta, quantiles, scale,
                  want_grad, pred, grad, teacher, residual):
