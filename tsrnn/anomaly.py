@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._checks import check_choice, check_dtype, check_float, check_int
-from tsrnn.base import RNNEstimatorMixin, check_dtype_range
+from tsrnn.base import RNNEstimatorMixin, check_dtype_range, check_is_fitted
 from tsrnn.data import scalers as _scalers
 from tsrnn.data import timeindex as _ti
 from tsrnn.data.validation import check_min_length, to_panel

@@ -1,9 +1,19 @@
 """What every tsrnn estimator shares: the common parameters, their validation,
-building the network and the trainer, and the fitted training history."""
+building the network and the trainer, and the fitted training history.
+
+:class:`ParamsMixin` is scikit-learn's estimator protocol (``get_params``,
+``set_params``, the changed-parameters ``repr``, the notebook HTML view, tags)
+written out so that importing the forecaster or the detector does not import
+scikit-learn: ``sklearn.base`` pulls in SciPy, ~0.5 s of the 1.0 s an estimator
+import took (benchmarks/RESULTS.md).  scikit-learn is imported when a
+scikit-learn function is actually used (``clone`` works on any object with
+``get_params``).  :class:`~tsrnn.RNNRegressor` keeps scikit-learn's own
+``BaseEstimator`` (``check_estimator`` asks for it).
+"""
 
 from __future__ import annotations
 
-from sklearn.base import BaseEstimator
+import inspect
 
 from tsrnn._checks import check_choice, check_dtype, check_float, check_int
 from tsrnn._threading import resolve_n_jobs
@@ -56,7 +66,113 @@ def check_dtype_range(values, dtype, name="y"):
             f"data or pass dtype='float64'")
 
 
-class RNNEstimatorMixin(BaseEstimator):
+def check_is_fitted(estimator, attributes):
+    """scikit-learn's ``check_is_fitted`` (raises its ``NotFittedError``), imported on first use."""
+    from sklearn.utils.validation import check_is_fitted as _check_is_fitted
+
+    _check_is_fitted(estimator, attributes)
+
+
+class ParamsMixin:
+    """scikit-learn's parameter protocol without importing scikit-learn.
+
+    Parameters are the arguments of ``__init__``, stored unchanged as attributes
+    of the same name (validated at ``fit``), as scikit-learn requires.
+    """
+
+    @classmethod
+    def _get_param_names(cls):
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        names = []
+        for p in inspect.signature(init).parameters.values():
+            if p.name == "self" or p.kind == p.VAR_KEYWORD:
+                continue
+            if p.kind == p.VAR_POSITIONAL:
+                raise RuntimeError(f"{cls.__name__}.__init__ must not take *args (scikit-learn's "
+                                   f"estimator convention)")
+            names.append(p.name)
+        return sorted(names)
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator (``deep``: also those of nested estimators, as ``name__param``).
+
+        Returns
+        -------
+        dict
+        """
+        out = {}
+        for key in self._get_param_names():
+            value = getattr(self, key)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{key}__{k}", v) for k, v in value.get_params().items())
+            out[key] = value
+        return out
+
+    def set_params(self, **params):
+        """Set parameters (``name`` or ``nested__name``); returns ``self``.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a parameter of this estimator.
+        """
+        if not params:
+            return self
+        valid = self.get_params(deep=True)
+        nested = {}
+        for key, value in params.items():
+            name, delim, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for estimator {type(self).__name__}. "
+                                 f"Valid parameters are: {self._get_param_names()!r}.")
+            if delim:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+                valid[name] = value
+        for name, sub_params in nested.items():
+            valid[name].set_params(**sub_params)
+        return self
+
+    def _changed_params(self):
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = {}
+        for key, value in self.get_params(deep=False).items():
+            default = defaults.get(key, inspect.Parameter.empty)
+            try:
+                same = value is default or (type(value) is type(default) and bool(value == default))
+            except Exception:   # arrays and other objects without a boolean ==
+                same = False
+            if not same:
+                changed[key] = value
+        return changed
+
+    def __repr__(self):
+        items = ", ".join(f"{k}={v!r}" for k, v in self._changed_params().items())
+        return f"{type(self).__name__}({items})"
+
+    def _repr_html_(self):
+        """Notebook view: scikit-learn's estimator diagram (imports scikit-learn when displayed)."""
+        try:
+            try:
+                from sklearn.utils._repr_html.estimator import estimator_html_repr
+            except ImportError:   # scikit-learn < 1.7
+                from sklearn.utils._estimator_html_repr import estimator_html_repr
+            return estimator_html_repr(self)
+        except Exception:   # a private scikit-learn helper: fall back to the plain repr
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import Tags, TargetTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False))
+
+
+class RNNEstimatorMixin(ParamsMixin):
     """Shared plumbing (validation of the common parameters, network, trainer)."""
 
     def _validate_common(self):

@@ -9,17 +9,10 @@ import numpy as np
 import pandas as pd
 
 from tsrnn._checks import check_choice, check_dtype, check_float, check_int
-from tsrnn.base import RNNEstimatorMixin, check_dtype_range
+from tsrnn.base import RNNEstimatorMixin, check_dtype_range, check_is_fitted
 from tsrnn.data import scalers as _scalers
 from tsrnn.data import timeindex as _ti
 from tsrnn.data.validation import check_min_length, to_panel
-
-
-def check_is_fitted(estimator, attributes):
-    """scikit-learn's ``check_is_fitted``, imported on first use (keeps this module's import light)."""
-    from sklearn.utils.validation import check_is_fitted as _check_is_fitted
-
-    _check_is_fitted(estimator, attributes)
 
 
 STRATEGIES = ("mimo", "recursive")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from tsrnn._checks import as_float_array, check_choice
@@ -37,7 +37,7 @@ def _precheck_array(x, name):
             f"required: X must hold windows of at least one step")
 
 
-class RNNRegressor(RegressorMixin, RNNEstimatorMixin):
+class RNNRegressor(RegressorMixin, BaseEstimator, RNNEstimatorMixin):
     """Recurrent-network regressor on fixed-length windows.
 
     A scikit-learn regressor whose samples are sequences: ``X`` of shape
