@@ -78,3 +78,24 @@ def test_html_repr_and_tags():
     assert tags.target_tags.required is False
     # the regressor keeps scikit-learn's own base class and tags
     assert get_tags(RNNRegressor()).estimator_type == "regressor"
+
+
+def test_check_random_state_matches_sklearn():
+    from sklearn.utils import check_random_state as sk
+
+    from tsrnn.base import check_random_state
+
+    assert check_random_state(None) is sk(None)
+    assert check_random_state(3).randint(1000) == sk(3).randint(1000)
+    rs = np.random.RandomState(1)
+    assert check_random_state(rs) is rs
+    for bad in ("a", 1.5, True):
+        with pytest.raises(ValueError, match="cannot be used to seed"):
+            check_random_state(bad)
+
+
+def test_not_fitted_error_is_sklearns():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="This RNNAnomalyDetector instance is not fitted yet"):
+        RNNAnomalyDetector().decision_function(np.zeros(50))

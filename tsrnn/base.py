@@ -14,6 +14,9 @@ scikit-learn function is actually used (``clone`` works on any object with
 from __future__ import annotations
 
 import inspect
+import numbers
+
+import numpy as np
 
 from tsrnn._checks import check_choice, check_dtype, check_float, check_int
 from tsrnn._threading import resolve_n_jobs
@@ -67,10 +70,28 @@ def check_dtype_range(values, dtype, name="y"):
 
 
 def check_is_fitted(estimator, attributes):
-    """scikit-learn's ``check_is_fitted`` (raises its ``NotFittedError``), imported on first use."""
-    from sklearn.utils.validation import check_is_fitted as _check_is_fitted
+    """scikit-learn's ``check_is_fitted`` for named fitted attributes: raises its
+    ``NotFittedError`` (same message) when one is missing; scikit-learn is imported
+    only then, so a fitted model predicts without importing it."""
+    names = [attributes] if isinstance(attributes, str) else list(attributes)
+    if not all(hasattr(estimator, name) for name in names):
+        from sklearn.exceptions import NotFittedError
 
-    _check_is_fitted(estimator, attributes)
+        raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet. Call "
+                             f"'fit' with appropriate arguments before using this estimator.")
+
+
+def check_random_state(seed):
+    """scikit-learn's ``check_random_state`` without importing it: None -> NumPy's global
+    RandomState, an int -> a new RandomState, a RandomState -> itself; anything else
+    (bools included, which scikit-learn would take as 0 or 1) is a ValueError."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
 
 
 class ParamsMixin:
@@ -215,8 +236,6 @@ class RNNEstimatorMixin(ParamsMixin):
 
     def _seed(self, offset):
         """Derive independent integer seeds from ``random_state`` (int/None/RandomState)."""
-        from sklearn.utils import check_random_state
-
         if getattr(self, "_seed_base", None) is None:
             self._seed_base = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         return (self._seed_base + 7919 * offset) % (2**31 - 1)
