@@ -55,6 +55,15 @@ def _add_bias_rows(m, params, off):
 
 
 @jit(inline="always")
+def _transpose_into(w, out):
+    """out[k, i] = w[i, k] for a C-contiguous (m, k) ``w`` and (k, m) ``out``."""
+    m, kk = w.shape
+    for i in range(m):
+        for k in range(kk):
+            out[k, i] = w[i, k]
+
+
+@jit(inline="always")
 def _copy_flat(src, dst):
     """dst[...] = src[...] for two C-contiguous 2-D arrays of the same shape (one flat loop)."""
     a = src.reshape(src.size)
@@ -161,6 +170,10 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     Z = np.empty((T if want_grad else 1, bs, GH), dtype)
     R = np.empty((bs, GH), dtype)
     bz = np.empty(GH, dtype)   # b_ih + b_hh (GRU candidate: b_ih only), added in forward_step
+    # transposed weight copies: x @ W^T as a plain (non-transposed) product runs at
+    # 1.5-2.3x the speed in OpenBLAS for these shapes (benchmarks/RESULTS.md)
+    wiT_buf = np.empty(Imax * GH, dtype)
+    whT = np.empty((H, GH), dtype)
     # concatenated outputs of each layer (time order), only for two directions
     Xc = np.empty((L, T, bs, DH), dtype) if D == 2 else np.empty((1, 1, 1, 1), dtype)
     xbuf = np.empty(T * bs * Imax if D == 2 else 1, dtype)   # time-reversed layer input
@@ -173,8 +186,11 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             w_ih = _view2(params, offsets[ld, 0], GH, Il)
             w_hh = _view2(params, offsets[ld, 1], GH, H)
             xin3 = src3 if d == 0 else _reverse_time_into(src3, xbuf)
+            wiT = wiT_buf[:Il * GH].reshape((Il, GH))
+            _transpose_into(w_ih, wiT)
+            _transpose_into(w_hh, whT)
             if want_grad:
-                np.dot(xin3.reshape((n, Il)), w_ih.T, Z.reshape((n, GH)))
+                np.dot(xin3.reshape((n, Il)), wiT, Z.reshape((n, GH)))
             # both biases are added once per step inside forward_step (no pass over
             # the T x bs rows here); b_hh folds into b_ih, except GRU's candidate
             # block, whose b_hn sits inside r * (W_hn h + b_hn)
@@ -192,12 +208,12 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                 k = t if want_grad else t % 2          # slot of step t
                 kp = t - 1 if want_grad else (t + 1) % 2   # slot of step t - 1
                 hp = Hp[ld, k] if want_grad or t == 0 else Hs[ld, _slot(t - 1, full)]
-                np.dot(hp, w_hh.T, R)
+                np.dot(hp, whT, R)
                 if want_grad:
                     zt = Z[t]
                 else:
                     zt = Z[0]
-                    np.dot(xin3[t], w_ih.T, zt)
+                    np.dot(xin3[t], wiT, zt)
                 cp = Cp[ld] if t == 0 else S[ld, kp]
                 forward_step(cell, fast, zt, R, bz, b_hn, hp, cp, A[ld, k], S[ld, k], U[ld, k],
                              Hs[ld, _slot(t, full)])
