@@ -164,13 +164,15 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
                 dc[b, j] = dc[b, j] + dh[b, j] * a[b, j + h3] * (_ONE - u[b, j] * u[b, j])
             for j in range(h1):
                 i = a[b, j]
+                dz[b, j] = dc[b, j] * a[b, j + h2] * i * (_ONE - i)
+            for j in range(h1):
                 f = a[b, j + h1]
+                dz[b, j + h1] = dc[b, j] * c_prev[b, j] * f * (_ONE - f)
+            for j in range(h1):
                 g = a[b, j + h2]
+                dz[b, j + h2] = dc[b, j] * a[b, j] * (_ONE - g * g)
+            for j in range(h1):
                 o = a[b, j + h3]
-                dcv = dc[b, j]
-                dz[b, j] = dcv * g * i * (_ONE - i)
-                dz[b, j + h1] = dcv * c_prev[b, j] * f * (_ONE - f)
-                dz[b, j + h2] = dcv * i * (_ONE - g * g)
                 dz[b, j + h3] = dh[b, j] * u[b, j] * o * (_ONE - o)
             for j in range(h1):
                 dc[b, j] = dc[b, j] * a[b, j + h1]
@@ -178,20 +180,20 @@ def backward_step(cell, dh, dc, a, s, u, h_prev, c_prev, dz, dr, dh_prev):
     elif cell == GRU:
         for b in range(bs):
             for j in range(h1):
-                rg = a[b, j]
-                zg = a[b, j + h1]
                 n = a[b, j + h2]
-                dhv = dh[b, j]
-                dn = dhv * (_ONE - zg) * (_ONE - n * n)
-                dzg = dhv * (h_prev[b, j] - n) * zg * (_ONE - zg)
-                drg = dn * s[b, j] * rg * (_ONE - rg)
-                dz[b, j] = drg
-                dz[b, j + h1] = dzg
-                dz[b, j + h2] = dn
-                dr[b, j] = drg
-                dr[b, j + h1] = dzg
-                dr[b, j + h2] = dn * rg
-                dh_prev[b, j] = dhv * zg
+                dz[b, j + h2] = dh[b, j] * (_ONE - a[b, j + h1]) * (_ONE - n * n)
+            for j in range(h1):
+                zg = a[b, j + h1]
+                dz[b, j + h1] = dh[b, j] * (h_prev[b, j] - a[b, j + h2]) * zg * (_ONE - zg)
+            for j in range(h1):
+                rg = a[b, j]
+                dz[b, j] = dz[b, j + h2] * s[b, j] * rg * (_ONE - rg)
+            for j in range(h2):
+                dr[b, j] = dz[b, j]
+            for j in range(h1):
+                dr[b, j + h2] = dz[b, j + h2] * a[b, j]
+            for j in range(h1):
+                dh_prev[b, j] = dh[b, j] * a[b, j + h1]
     elif cell == ELMAN_RELU:
         for b in range(bs):
             for j in range(h1):
