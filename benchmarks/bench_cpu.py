@@ -10,6 +10,7 @@ epoch.  Ratios are torch time / tsrnn time (> 1: tsrnn faster).
     env -u OPENBLAS_CORETYPE python benchmarks/bench_cpu.py          # full table
     python benchmarks/bench_cpu.py --cells gru --hidden 32 --threads 1 --epochs 2
     python benchmarks/bench_cpu.py --report benchmarks/out/bench_cpu.json  # targets only
+    python benchmarks/bench_cpu.py --report run1.json run2.json run3.json --markdown  # medians
 
 The project machines export ``OPENBLAS_CORETYPE=Haswell``, which makes the
 OpenBLAS the kernels call run its AVX2 kernels at half the speed of its
@@ -219,6 +220,37 @@ def targets_report(rows, peaks, n_windows):
     return "\n".join(lines)
 
 
+def median_rows(runs):
+    """Per (threads, cell, hidden): the median of every numeric field over the runs."""
+    keyed = {}
+    for rows in runs:
+        for r in rows:
+            keyed.setdefault((r["threads"], r["cell"], r["hidden"]), []).append(r)
+    out = []
+    for (th, cell, H), rs in keyed.items():
+        row = dict(threads=th, cell=cell, hidden=H, n_runs=len(rs))
+        for k in rs[0]:
+            if k not in row and all(isinstance(x.get(k), (int, float)) for x in rs):
+                row[k] = statistics.median(x[k] for x in rs)
+        out.append(row)
+    return out
+
+
+def markdown_rows(rows):
+    lines = ["| threads | cell | H | torch s/epoch | tsrnn s/epoch | ratio | tsrnn GFLOP/s | "
+             "torch infer s | tsrnn infer s | infer ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        tgt = train_target(r["cell"], r["hidden"])
+        rat = f"{r['ratio']:.2f}"
+        inf = f"{r['inf_ratio']:.2f}"
+        rat = f"**{rat}**" if tgt is not None and r["ratio"] >= tgt else rat
+        inf = f"**{inf}**" if r["inf_ratio"] >= 3.0 else inf
+        lines.append(f"| {r['threads']} | {r['cell']} | {r['hidden']} | {r['torch_s']:.3f} | "
+                     f"{r['tsrnn_s']:.3f} | {rat} | {r['tsrnn_gflops']:.1f} | {r['torch_inf_s']:.3f} | "
+                     f"{r['tsrnn_inf_s']:.3f} | {inf} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cells", default="lstm,gru,elman")
@@ -228,19 +260,33 @@ def main(argv=None):
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-startup", action="store_true")
     ap.add_argument("--json", help="also write the rows to this JSON file")
-    ap.add_argument("--report", metavar="JSON", help="only print the targets report of a saved run")
+    ap.add_argument("--report", metavar="JSON", nargs="+",
+                    help="only print the targets report of saved run(s); with several files, "
+                         "per row the median over the runs (each ratio against its own run's anchor)")
+    ap.add_argument("--markdown", action="store_true", help="with --report: also print the rows as "
+                    "a Markdown table")
     ap.add_argument("--peaks", help="with --report: GEMM peaks per thread count, e.g. 117,235 "
                     "(for runs saved before the peaks were stored)")
     args = ap.parse_args(argv)
     if args.report:
-        with open(args.report) as fh:
-            saved = json.load(fh)
-        peaks = saved["info"].get("gemm_peak")
+        runs = []
+        for path in args.report:
+            with open(path) as fh:
+                runs.append(json.load(fh))
+        peaks = None
+        if all(r["info"].get("gemm_peak") for r in runs):
+            peaks = {k: statistics.median(r["info"]["gemm_peak"][k] for r in runs)
+                     for k in runs[0]["info"]["gemm_peak"]}
         if args.peaks:
             peaks = {i + 1: float(p) for i, p in enumerate(args.peaks.split(","))}
         if not peaks:
             ap.error("the saved run has no GEMM peaks; pass --peaks")
-        print(targets_report(saved["rows"], peaks, len(make_windows(make_series())[0])))
+        rows = median_rows([r["rows"] for r in runs])
+        print(f"{len(runs)} run(s); GEMM peak (median): "
+              + ", ".join(f"{k} thread(s) {v:.0f} GFLOP/s" for k, v in peaks.items()))
+        if args.markdown:
+            print(markdown_rows(rows))
+        print(targets_report(rows, peaks, len(make_windows(make_series())[0])))
         return
 
     import tsrnn  # noqa: F401  (import cost is not part of the timings)
