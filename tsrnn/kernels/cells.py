@@ -30,7 +30,8 @@ import numpy as np
 
 from tsrnn._config import jit
 from tsrnn.kernels.activations import (ACT_RELU, ACT_SIGMOID, ACT_TANH, ELMAN_RELU, GRU, LSTM,
-                                       _ONE, apply_act, fast_sigmoid, fast_tanh, sigmoid)
+                                       _ONE, apply_act, apply_squash, fast_sigmoid, fast_tanh,
+                                       sigmoid)
 
 
 @jit(inline="always")
@@ -50,26 +51,6 @@ def _act_rows(m, b, j0, n, kind, fast):
         else:
             for j in range(n):
                 m[b, j + j0] = sigmoid(m[b, j + j0])
-
-
-@jit(inline="always")
-def _act_view(v, j0, j1, kind, fast):
-    """Activation ``kind`` (tanh or sigmoid) in place on the view ``v[j0:j1]``."""
-    w = v[j0:j1]
-    if kind == ACT_TANH:
-        if fast:
-            for j in range(w.shape[0]):
-                w[j] = fast_tanh(w[j])
-        else:
-            for j in range(w.shape[0]):
-                w[j] = math.tanh(w[j])
-    else:
-        if fast:
-            for j in range(w.shape[0]):
-                w[j] = fast_sigmoid(w[j])
-        else:
-            for j in range(w.shape[0]):
-                w[j] = sigmoid(w[j])
 
 
 @jit
@@ -100,16 +81,16 @@ def forward_step(cell, fast, z, r, bz, b_hn, h_prev, c_prev, a_out, s_out, u_out
             rb = r[b]
             for j in range(4 * H):
                 ab[j] = zb[j] + rb[j] + bz[j]
-            _act_view(ab, 0, 2 * H, ACT_SIGMOID, fast)
-            _act_view(ab, 2 * H, 3 * H, ACT_TANH, fast)
-            _act_view(ab, 3 * H, 4 * H, ACT_SIGMOID, fast)
+            apply_squash(ab, 0, 2 * H, ACT_SIGMOID, fast)
+            apply_squash(ab, 2 * H, 3 * H, ACT_TANH, fast)
+            apply_squash(ab, 3 * H, 4 * H, ACT_SIGMOID, fast)
             for j in range(h1):
                 s_out[b, j] = a[b, j + h1] * c_prev[b, j] + a[b, j] * a[b, j + h2]
         u1 = u_out.reshape(bs * H)
         s1 = s_out.reshape(bs * H)
         for k in range(bs * H):
             u1[k] = s1[k]
-        _act_view(u1, 0, bs * H, ACT_TANH, fast)
+        apply_squash(u1, 0, bs * H, ACT_TANH, fast)
         for b in range(bs):
             for j in range(h1):
                 h_out[b, j] = a[b, j + h3] * u_out[b, j]
