@@ -205,8 +205,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                     Hp[ld, 0, b, j] = h0[ld, b0 + b, j]
                     Cp[ld, b, j] = c0[ld, b0 + b, j]
             for t in range(T):
-                k = t if want_grad else t % 2          # slot of step t
-                kp = t - 1 if want_grad else (t + 1) % 2   # slot of step t - 1
+                k = _slot(t, want_grad)   # A/S/U/Hp keep every step only with a gradient
                 hp = Hp[ld, k] if want_grad or t == 0 else Hs[ld, _slot(t - 1, full)]
                 np.dot(hp, whT, R)
                 if want_grad:
@@ -214,16 +213,15 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                 else:
                     zt = Z[0]
                     np.dot(xin3[t], wiT, zt)
-                cp = Cp[ld] if t == 0 else S[ld, kp]
+                cp = Cp[ld] if t == 0 else S[ld, _slot(t - 1, want_grad)]
                 forward_step(cell, fast, zt, R, bz, b_hn, hp, cp, A[ld, k], S[ld, k], U[ld, k],
                              Hs[ld, _slot(t, full)])
                 if want_grad and t + 1 < T:
                     _copy_flat(Hs[ld, t], Hp[ld, t + 1])
-            kl = T - 1 if want_grad else (T - 1) % 2
             for b in range(bs):
                 for j in range(H):
                     h_out[ld, b0 + b, j] = Hs[ld, _slot(T - 1, full), b, j]
-                    c_out[ld, b0 + b, j] = S[ld, kl, b, j] if G == 4 else 0.0
+                    c_out[ld, b0 + b, j] = S[ld, _slot(T - 1, want_grad), b, j] if G == 4 else 0.0
             if D == 2:
                 for t in range(T):
                     ts = t if d == 0 else T - 1 - t
