@@ -26,6 +26,7 @@ import numpy as np
 
 from tsrnn._config import jit
 from tsrnn.kernels.activations import GRU, n_gates
+from tsrnn.kernels.blas import gemm
 from tsrnn.kernels.cells import backward_step, forward_step
 from tsrnn.kernels.losses import NO_LOSS, loss_rows
 
@@ -190,7 +191,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             _transpose_into(w_ih, wiT)
             _transpose_into(w_hh, whT)
             if want_grad:
-                np.dot(xin3.reshape((n, Il)), wiT, Z.reshape((n, GH)))
+                gemm(xin3.reshape((n, Il)), wiT, Z.reshape((n, GH)), 0.0, False)
             # both biases are added once per step inside forward_step (no pass over
             # the T x bs rows here); b_hh folds into b_ih, except GRU's candidate
             # block, whose b_hn sits inside r * (W_hn h + b_hn)
@@ -207,12 +208,12 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             for t in range(T):
                 k = _slot(t, want_grad)   # A/S/U/Hp keep every step only with a gradient
                 hp = Hp[ld, k] if want_grad or t == 0 else Hs[ld, _slot(t - 1, full)]
-                np.dot(hp, whT, R)
+                gemm(hp, whT, R, 0.0, False)
                 if want_grad:
                     zt = Z[t]
                 else:
                     zt = Z[0]
-                    np.dot(xin3[t], wiT, zt)
+                    gemm(xin3[t], wiT, zt, 0.0, False)
                 cp = Cp[ld] if t == 0 else S[ld, _slot(t - 1, want_grad)]
                 forward_step(cell, fast, zt, R, bz, b_hn, hp, cp, A[ld, k], S[ld, k], U[ld, k],
                              Hs[ld, _slot(t, full)])
@@ -317,16 +318,14 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                 backward_step(cell, dh, dc, A[ld, t], S[ld, t], U[ld, t], Hp[ld, t], cp, Z[t], dR[t],
                               dhp)
                 if t > 0:
-                    # dh_{t-1} = elementwise part + dR_t @ W_hh
-                    np.dot(dR[t], w_hh, dh)
-                    for k in range(bs * H):
-                        dhp1[k] += dh1[k]
+                    # dh_{t-1} = elementwise part + dR_t @ W_hh (accumulated by BLAS)
+                    gemm(dR[t], w_hh, dhp, 1.0, False)
             dz2 = Z.reshape((n, GH))
             dr2 = dR.reshape((n, GH))
             xin3 = src3 if d == 0 else _reverse_time_into(src3, xbuf)
             xin = xin3.reshape((n, Il))
-            np.dot(dz2.T, xin, _view2(grad, offsets[ld, 0], GH, Il))
-            np.dot(dr2.T, Hp[ld].reshape((n, H)), _view2(grad, offsets[ld, 1], GH, H))
+            gemm(dz2, xin, _view2(grad, offsets[ld, 0], GH, Il), 0.0, True)
+            gemm(dr2, Hp[ld].reshape((n, H)), _view2(grad, offsets[ld, 1], GH, H), 0.0, True)
             _col_sums_into(dz2, grad, offsets[ld, 2])
             if cell == GRU:
                 _col_sums_into(dr2, grad, offsets[ld, 3])
@@ -337,9 +336,9 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                     gh[j] = gb[j]
             if l > 0:
                 if D == 1:
-                    np.dot(dz2, w_ih, dXn.reshape((n, DH)))
+                    gemm(dz2, w_ih, dXn.reshape((n, DH)), 0.0, False)
                 else:
-                    np.dot(dz2, w_ih, dxs)
+                    gemm(dz2, w_ih, dxs, 0.0, False)
                     dx3 = dxs.reshape((T, bs, DH))
                     for s in range(T):
                         ts = s if d == 0 else T - 1 - s

@@ -69,6 +69,7 @@ import numpy as np
 
 from tsrnn._config import jit
 from tsrnn.kernels.activations import ACT_RELU, ACT_TANH, INDRNN, JORDAN, apply_act
+from tsrnn.kernels.blas import gemm
 from tsrnn.kernels.bptt import _add_bias_rows, _col_sums_into, _row_step, _view2, run_sharded
 from tsrnn.kernels.losses import NO_LOSS, loss_rows
 
@@ -237,7 +238,6 @@ def _indrnn_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, id
 
     # ---- backward: dH holds the gradient on h^l_t from above (head or layer l+1)
     dnext = np.empty((bs, H), dtype)   # u * dpre_{t+1}: the gradient on h_t through h_{t+1}
-    tmp = np.empty((n, H), dtype)
     for l in range(L - 1, -1, -1):
         Il = I if l == 0 else H
         w_ih = _view2(params, offsets[l, 0], H, Il)
@@ -261,7 +261,7 @@ def _indrnn_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, id
             xin = x0.reshape((n, I))
         else:
             xin = Hs[l - 1].reshape((n, H))
-        np.dot(dz2.T, xin, _view2(grad, offsets[l, 0], H, Il))
+        gemm(dz2, xin, _view2(grad, offsets[l, 0], H, Il), 0.0, True)
         _col_sums_into(dz2, grad, offsets[l, 2])
         hp2 = Hp[l].reshape((n, H))
         gu = grad[uo:uo + H]
@@ -272,13 +272,8 @@ def _indrnn_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, id
                 gu[j] += dz2[r, j] * hp2[r, j]
         if l > 0:
             dh2 = dH.reshape((n, H))
-            if residual:
-                np.dot(dz2, w_ih, tmp)
-                for r in range(n):
-                    for j in range(H):
-                        dh2[r, j] += tmp[r, j]
-            else:
-                np.dot(dz2, w_ih, dh2)
+            # accumulated onto the identity path with a residual connection
+            gemm(dz2, w_ih, dh2, 1.0 if residual else 0.0, False)
     return loss
 
 
@@ -413,13 +408,13 @@ def _ctrnn_shard(params, offsets, head_offsets, act, fast, H, seq_out, X, Y, dt,
             xin = x0.reshape((n, I))
         else:
             xin = Hs[l - 1].reshape((n, H))
-        np.dot(dz2.T, xin, _view2(grad, offsets[l, 0], H, Il))
-        np.dot(dz2.T, Sg[l].reshape((n, H)), _view2(grad, offsets[l, 1], H, H))
+        gemm(dz2, xin, _view2(grad, offsets[l, 0], H, Il), 0.0, True)
+        gemm(dz2, Sg[l].reshape((n, H)), _view2(grad, offsets[l, 1], H, H), 0.0, True)
         _col_sums_into(dz2, grad, offsets[l, 2])
         for j in range(H):
             grad[lto + j] = dlt[j]
         if l > 0:
-            np.dot(dz2, w_ih, dH.reshape((n, H)))
+            gemm(dz2, w_ih, dH.reshape((n, H)), 0.0, False)
     return loss
 
 
