@@ -301,10 +301,13 @@ def test_stateful_truncated_bptt(cell, nonlin, layers):
         ys.append(y)
         chunk_losses.append(value)
         chunk_grads.append(grads)
+        # inference and training compute the same states; LSTM inference sums in
+        # another order (bias inside the product, transposed layout), so equal to
+        # rounding, not bitwise
         if net.is_lstm:
             h, c = state
-            np.testing.assert_array_equal(state2[0], h)
-            np.testing.assert_array_equal(state2[1], c)
+            np.testing.assert_allclose(state2[0], h, rtol=1e-13, atol=1e-15)
+            np.testing.assert_allclose(state2[1], c, rtol=1e-13, atol=1e-15)
         else:
             h = state
             np.testing.assert_array_equal(state2, h)
@@ -662,3 +665,28 @@ def test_values_beyond_float32_range_are_named_not_called_nan():
     X[0, 1, 0] = 1e300
     with pytest.raises(ValueError, match=r"beyond the float32 range.*dtype='float64'"):
         net.forward(X)
+
+
+# LSTM inference runs its own kernel (bptt.lstm_infer_t: transposed, gate-major
+# layout, biases inside the input product); check it against the NumPy reference
+# for deep stacks (three layers use both alternating state buffers), both heads,
+# given initial states, ragged shards and float32's fast activations.
+@pytest.mark.parametrize("layers", [1, 2, 3])
+@pytest.mark.parametrize("seq", [False, True], ids=["last", "seq"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lstm_inference_kernel_matches_reference(layers, seq, dtype, monkeypatch):
+    import tsrnn.nn.network as network
+
+    monkeypatch.setattr(network, "INFERENCE_SHARD", 3)   # shards of 3, 3 and 1 sequences
+    net = make_net("lstm", None, layers, seq=seq, out=2, dtype=dtype, seed=60 + layers,
+                   shard_size=3)
+    X = make_data(net, batch=7, steps=9, seed=61).astype(dtype)
+    g = np.random.default_rng(62)
+    h0 = g.normal(size=(layers, 7, net.hidden_size)).astype(dtype)
+    c0 = g.normal(size=(layers, 7, net.hidden_size)).astype(dtype)
+    y, (hn, cn) = net.forward(X, h0=h0, c0=c0, return_state=True)
+    y_ref, hn_ref, cn_ref = ref_forward(net.state_dict(), net.get_config(), X, h0=h0, c0=c0)
+    tol = dict(rtol=1e-12, atol=1e-13) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(y, y_ref, **tol)
+    np.testing.assert_allclose(hn, hn_ref, **tol)
+    np.testing.assert_allclose(cn, cn_ref, **tol)

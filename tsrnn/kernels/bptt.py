@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from tsrnn._config import jit
-from tsrnn.kernels.activations import GRU, n_gates
+from tsrnn.kernels.activations import ACT_SIGMOID, ACT_TANH, GRU, LSTM, apply_squash, n_gates
 from tsrnn.kernels.blas import gemm
 from tsrnn.kernels.cells import backward_step, forward_step
 from tsrnn.kernels.losses import NO_LOSS, loss_rows
@@ -114,6 +114,91 @@ def _layer_input(l, D, x0, Hs, Xc):
     return Xc[l - 1]
 
 
+@jit
+def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, full):
+    """LSTM forward without a gradient, one direction, in the transposed layout.
+
+    Every step is ``Z^T = [W_ih | b] @ [x_t^T; 1] + W_hh @ h_{t-1}^T``: the (4H, bs)
+    result holds each gate's values for the whole shard contiguously, so the
+    element-wise part runs as a few long flat loops instead of short per-row ones
+    (with 256-row inference shards), and ``W_hh`` is used as stored.  Each layer's
+    states are kept as (H + 1, bs) blocks whose last row is ones: the augmented
+    input of the layer above (the ones row multiplies the bias column).
+
+    ``x0`` (T, bs, I) is the shard's input; writes the final states of every layer
+    to ``h_out/c_out[:, b0:b0+bs]`` and the top layer's states to ``Htop``
+    (T or 2 slots, bs, H; every step when ``full``, else the last step in its slot).
+    """
+    dtype = params.dtype
+    T, bs, I = x0.shape
+    L = offsets.shape[0]
+    GH = 4 * H
+    nb = H * bs
+    # layer input, augmented and transposed: (T, I_l + 1, bs)
+    Xa = np.empty((T, I + 1, bs), dtype)
+    for t in range(T):
+        for k in range(I):
+            for b in range(bs):
+                Xa[t, k, b] = x0[t, b, k]
+        for b in range(bs):
+            Xa[t, I, b] = 1.0
+    Tk = T if L > 1 else 2            # a lower layer's states are read by the one above
+    Ha = np.empty((Tk, H + 1, bs), dtype)
+    Hb = np.empty((Tk, H + 1, bs), dtype) if L > 1 else Ha
+    ZT = np.empty((GH, bs), dtype)
+    c = np.empty(nb, dtype)
+    u = np.empty(nb, dtype)
+    h0T = np.empty((H, bs), dtype)
+    for l in range(L):
+        Il = I if l == 0 else H
+        xin = Xa if l == 0 else (Ha if l % 2 == 1 else Hb)
+        hs = Hb if l % 2 == 1 else Ha
+        w_ih = _view2(params, offsets[l, 0], GH, Il)
+        w_hh = _view2(params, offsets[l, 1], GH, H)
+        wa = np.empty((GH, Il + 1), dtype)     # [W_ih | b_ih + b_hh]
+        for i in range(GH):
+            for k in range(Il):
+                wa[i, k] = w_ih[i, k]
+            wa[i, Il] = params[offsets[l, 2] + i] + params[offsets[l, 3] + i]
+        for j in range(H):
+            for b in range(bs):
+                h0T[j, b] = h0[l, b0 + b, j]
+                c[j * bs + b] = c0[l, b0 + b, j]
+        for t in range(T):
+            k = t if Tk == T else t % 2
+            hp = h0T if t == 0 else hs[k - 1 if Tk == T else 1 - k, :H]
+            gemm(wa, xin[t], ZT, 0.0, False)
+            gemm(w_hh, hp, ZT, 1.0, False)
+            z1 = ZT.reshape(GH * bs)
+            apply_squash(z1, 0, 2 * nb, ACT_SIGMOID, fast)
+            apply_squash(z1, 2 * nb, 3 * nb, ACT_TANH, fast)
+            apply_squash(z1, 3 * nb, 4 * nb, ACT_SIGMOID, fast)
+            gi = z1[:nb]
+            gf = z1[nb:2 * nb]
+            gg = z1[2 * nb:3 * nb]
+            go = z1[3 * nb:]
+            for q in range(nb):
+                c[q] = gf[q] * c[q] + gi[q] * gg[q]
+            for q in range(nb):
+                u[q] = c[q]
+            apply_squash(u, 0, nb, ACT_TANH, fast)
+            hk = hs[k].reshape((H + 1) * bs)
+            for q in range(nb):
+                hk[q] = go[q] * u[q]
+            for b in range(bs):
+                hk[nb + b] = 1.0
+            if l == L - 1 and (full or t == T - 1):
+                ks = t if full else t % 2
+                for j in range(H):
+                    for b in range(bs):
+                        Htop[ks, b, j] = hs[k, j, b]
+        kl = (T - 1) if Tk == T else (T - 1) % 2
+        for j in range(H):
+            for b in range(bs):
+                h_out[l, b0 + b, j] = hs[kl, j, b]
+                c_out[l, b0 + b, j] = c[j * bs + b]
+
+
 @jit(inline="always")   # compiled once, inside _shard_range (saves ~1.5 s of a cold start)
 def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
                            X, Y, idx, b0, bs, h0, c0, h_out, c_out,
@@ -179,7 +264,11 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     Xc = np.empty((L, T, bs, DH), dtype) if D == 2 else np.empty((1, 1, 1, 1), dtype)
     xbuf = np.empty(T * bs * Imax if D == 2 else 1, dtype)   # time-reversed layer input
 
-    for l in range(L):
+    # inference of a one-direction LSTM: the transposed (gate-major) layout
+    lstm_t = cell == LSTM and not want_grad and D == 1
+    if lstm_t:
+        lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Hs[L - 1], full)
+    for l in range(0 if lstm_t else L):
         Il = I if l == 0 else DH
         src3 = _layer_input(l, D, x0, Hs, Xc)
         for d in range(D):
