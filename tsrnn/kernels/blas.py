@@ -79,8 +79,16 @@ def _blocks(m, n, k):
     return min(m, 64), nb, kb
 
 
-@jit
+@jit(inline="always")
 def gemm(A, B, C, beta, trans_a):
+    """``C = op(A) @ B + beta * C`` (see :func:`_gemm`)."""
+    # ``trans_a != 0`` is a plain bool: a literal True/False from the call site would
+    # compile _gemm twice (Numba specialises on literal booleans)
+    _gemm(A, B, C, beta, trans_a != 0)
+
+
+@jit
+def _gemm(A, B, C, beta, trans_a):
     """``C = op(A) @ B + beta * C`` for C-contiguous 2-D arrays, in blocks.
 
     Parameters

@@ -147,44 +147,53 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
     Hb = np.empty((Tk, H + 1, bs), dtype) if L > 1 else Ha
     ZT = np.empty((GH, bs), dtype)
     c = np.empty(nb, dtype)
-    u = np.empty(nb, dtype)
     h0T = np.empty((H, bs), dtype)
+    whp = np.empty((GH, H), dtype)
     for l in range(L):
         Il = I if l == 0 else H
         xin = Xa if l == 0 else (Ha if l % 2 == 1 else Hb)
         hs = Hb if l % 2 == 1 else Ha
         w_ih = _view2(params, offsets[l, 0], GH, Il)
         w_hh = _view2(params, offsets[l, 1], GH, H)
-        wa = np.empty((GH, Il + 1), dtype)     # [W_ih | b_ih + b_hh]
+        # [W_ih | b_ih + b_hh] and W_hh with the gate blocks reordered i, f, o, g:
+        # the three sigmoid gates become one contiguous run
+        wa = np.empty((GH, Il + 1), dtype)
         for i in range(GH):
+            src = i if i < 2 * H else (i + H if i < 3 * H else i - H)
             for k in range(Il):
-                wa[i, k] = w_ih[i, k]
-            wa[i, Il] = params[offsets[l, 2] + i] + params[offsets[l, 3] + i]
+                wa[i, k] = w_ih[src, k]
+            wa[i, Il] = params[offsets[l, 2] + src] + params[offsets[l, 3] + src]
+            for k in range(H):
+                whp[i, k] = w_hh[src, k]
         for j in range(H):
             for b in range(bs):
                 h0T[j, b] = h0[l, b0 + b, j]
                 c[j * bs + b] = c0[l, b0 + b, j]
         for t in range(T):
             k = t if Tk == T else t % 2
-            hp = h0T if t == 0 else hs[k - 1 if Tk == T else 1 - k, :H]
+            if t == 0:
+                hp = h0T
+            else:   # rows 0..H-1 of the previous step's (H + 1, bs) block
+                hp = hs[k - 1 if Tk == T else 1 - k].reshape((H + 1) * bs)[:nb].reshape((H, bs))
             gemm(wa, xin[t], ZT, 0.0, False)
-            gemm(w_hh, hp, ZT, 1.0, False)
+            gemm(whp, hp, ZT, 1.0, False)
             z1 = ZT.reshape(GH * bs)
-            apply_squash(z1, 0, 2 * nb, ACT_SIGMOID, fast)
-            apply_squash(z1, 2 * nb, 3 * nb, ACT_TANH, fast)
-            apply_squash(z1, 3 * nb, 4 * nb, ACT_SIGMOID, fast)
+            apply_squash(z1, 0, 3 * nb, ACT_SIGMOID, fast)
             gi = z1[:nb]
             gf = z1[nb:2 * nb]
-            gg = z1[2 * nb:3 * nb]
-            go = z1[3 * nb:]
-            for q in range(nb):
-                c[q] = gf[q] * c[q] + gi[q] * gg[q]
-            for q in range(nb):
-                u[q] = c[q]
-            apply_squash(u, 0, nb, ACT_TANH, fast)
+            go = z1[2 * nb:3 * nb]
+            gc = z1[3 * nb:]
             hk = hs[k].reshape((H + 1) * bs)
+            for p in range(2):
+                # tanh of the candidate g, then (p = 1) of the new cell state
+                apply_squash(z1, 3 * nb, 4 * nb, ACT_TANH, fast)
+                if p == 0:
+                    for q in range(nb):
+                        c[q] = gf[q] * c[q] + gi[q] * gc[q]
+                    for q in range(nb):
+                        gc[q] = c[q]
             for q in range(nb):
-                hk[q] = go[q] * u[q]
+                hk[q] = go[q] * gc[q]
             for b in range(bs):
                 hk[nb + b] = 1.0
             if l == L - 1 and (full or t == T - 1):
