@@ -397,11 +397,14 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             ld = l * D + d
             w_ih = _view2(params, offsets[ld, 0], GH, Il)
             w_hh = _view2(params, offsets[ld, 1], GH, H)
-            for s in range(T):
-                ts = s if d == 0 else T - 1 - s
-                for b in range(bs):
-                    for j in range(H):
-                        dH[s, b, j] = dXo[ts, b, d * H + j]
+            if D == 1:
+                dH = dXo   # already (T, bs, H) in processing order: no copy
+            else:
+                for s in range(T):
+                    ts = s if d == 0 else T - 1 - s
+                    for b in range(bs):
+                        for j in range(H):
+                            dH[s, b, j] = dXo[ts, b, d * H + j]
             for b in range(bs):
                 for j in range(H):
                     dhp[b, j] = 0.0
