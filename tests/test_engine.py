@@ -667,17 +667,19 @@ def test_values_beyond_float32_range_are_named_not_called_nan():
         net.forward(X)
 
 
-# LSTM inference runs its own kernel (bptt.lstm_infer_t: transposed, gate-major
-# layout, biases inside the input product); check it against the NumPy reference
+# LSTM inference of big batches runs its own kernel (bptt.lstm_infer_t: transposed,
+# gate-major layout, biases inside the input product); check it against the NumPy reference
 # for deep stacks (three layers use both alternating state buffers), both heads,
 # given initial states, ragged shards and float32's fast activations.
 @pytest.mark.parametrize("layers", [1, 2, 3])
 @pytest.mark.parametrize("seq", [False, True], ids=["last", "seq"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_lstm_inference_kernel_matches_reference(layers, seq, dtype, monkeypatch):
+    import tsrnn.kernels.bptt as bptt
     import tsrnn.nn.network as network
 
     monkeypatch.setattr(network, "INFERENCE_SHARD", 3)   # shards of 3, 3 and 1 sequences
+    monkeypatch.setattr(bptt, "LSTM_T_MIN_BATCH", 1)     # the kernel also for 7 sequences
     net = make_net("lstm", None, layers, seq=seq, out=2, dtype=dtype, seed=60 + layers,
                    shard_size=3)
     X = make_data(net, batch=7, steps=9, seed=61).astype(dtype)
@@ -690,3 +692,14 @@ def test_lstm_inference_kernel_matches_reference(layers, seq, dtype, monkeypatch
     np.testing.assert_allclose(y, y_ref, **tol)
     np.testing.assert_allclose(hn, hn_ref, **tol)
     np.testing.assert_allclose(cn, cn_ref, **tol)
+
+
+def test_lstm_inference_of_a_big_batch_matches_reference():
+    # >= LSTM_T_MIN_BATCH sequences: the transposed kernel without any patching
+    from tsrnn.kernels.bptt import LSTM_T_MIN_BATCH
+
+    net = make_net("lstm", None, 1, out=1, seed=70)
+    X = make_data(net, batch=LSTM_T_MIN_BATCH + 5, steps=6, seed=71)
+    y = net.forward(X)
+    y_ref, _, _ = ref_forward(net.state_dict(), net.get_config(), X)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-13)

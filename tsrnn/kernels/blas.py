@@ -84,25 +84,12 @@ def _blocks(m, n, k):
 
 @jit(inline="always")
 def gemm(A, B, C, beta, trans_a):
-    """``C = op(A) @ B + beta * C`` (see :func:`_gemm`).
-
-    Inlined: a product small enough for one BLAS call (every per-step product up
-    to H = 64) goes straight to BLAS from the caller; a call through the
-    compiled :func:`_gemm` cost ~50 ns, 15-30 % of a (32 x 16) @ (16 x 64).
-    """
-    if trans_a:
-        k, m = A.shape
-    else:
-        m, k = A.shape
-    n = B.shape[1]
-    if 0 < m * n * k <= SMALL_MNK and _contiguous(A) and _contiguous(B) and _contiguous(C):
-        _xxgemm(_S if A.itemsize == 4 else _D, _N, _T if trans_a else _N, n, m, k,
-                _scalar(A, 1.0), _ptr(B, 0), n, _ptr(A, 0), m if trans_a else k,
-                _scalar(A, beta), _ptr(C, 0), n)
-    else:
-        # ``trans_a != 0`` is a plain bool: a literal True/False from the call site
-        # would compile _gemm twice (Numba specialises on literal booleans)
-        _gemm(A, B, C, beta, trans_a != 0)
+    """``C = op(A) @ B + beta * C`` (see :func:`_gemm`)."""
+    # ``trans_a != 0`` is a plain bool: a literal True/False from the call site would
+    # compile _gemm twice (Numba specialises on literal booleans).  Inlining the
+    # one-call path here instead saved ~30 ns per small product but doubled the
+    # compile time of the BPTT kernel (cold first fit 14 -> 24 s): not kept
+    _gemm(A, B, C, beta, trans_a != 0)
 
 
 @jit
@@ -139,10 +126,6 @@ def _gemm(A, B, C, beta, trans_a):
     # row-major C = op(A) B is column-major C^T = B^T op(A)^T
     ta = _T if trans_a else _N
     lda = m if trans_a else k
-    if m * n * k <= SMALL_MNK:   # the common per-step case: one call, no block loops
-        _xxgemm(kind, _N, ta, n, m, k, one, _ptr(B, 0), n, _ptr(A, 0), lda,
-                _scalar(A, beta), _ptr(C, 0), n)
-        return
     mb, nb, kb = _blocks(m, n, k)
     for i0 in range(0, m, mb):
         mi = min(mb, m - i0)

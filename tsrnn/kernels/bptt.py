@@ -114,6 +114,12 @@ def _layer_input(l, D, x0, Hs, Xc):
     return Xc[l - 1]
 
 
+#: batches of at least this many sequences use the transposed LSTM inference kernel
+#: (smaller ones, e.g. a forecaster's last window, run the training kernel's forward
+#: pass, so that a first fit + predict does not compile a second kernel)
+LSTM_T_MIN_BATCH = 256
+
+
 @jit
 def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, full):
     """LSTM forward without a gradient, one direction, in the transposed layout.
@@ -208,6 +214,76 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
                 c_out[l, b0 + b, j] = c[j * bs + b]
 
 
+@jit
+def _head_forward(params, head_offsets, hin, w_o, bs, seq_out, b0, pred):
+    """Linear head ``out = hin @ W_o^T + b_o`` (rows: steps x sequences, time-major,
+    or sequences); copies it to ``pred[b0:b0+bs]`` and returns it."""
+    nrow = hin.shape[0]
+    O = w_o.shape[0]
+    out = np.empty((nrow, O), hin.dtype)
+    np.dot(hin, w_o.T, out)
+    _add_bias_rows(out, params, head_offsets[1])
+    for r in range(nrow):
+        t, b = _row_step(r, bs, seq_out)
+        for k in range(O):
+            pred[b0 + b, t, k] = out[r, k]
+    return out
+
+
+@jit
+def _head_loss(out, Y, idx, b0, bs, seq_out, loss_code, delta, quantiles, scale, dout):
+    """Loss of the head's rows ``out`` against ``Y`` (summed, times ``scale``);
+    writes its gradient on ``out`` to ``dout``."""
+    nrow, O = out.shape
+    target = np.empty((nrow, O), out.dtype)
+    for r in range(nrow):
+        t, b = _row_step(r, bs, seq_out)
+        src = idx[b0 + b]
+        for k in range(O):
+            target[r, k] = Y[src, t, k]
+    return loss_rows(loss_code, out, target, delta, quantiles, scale, dout)
+
+
+@jit
+def _lstm_infer_range(s0, s1, shard_size, params, offsets, head_offsets, fast, H, seq_out,
+                      X, Y, idx, h0, c0, h_out, c_out, loss_code, delta, quantiles, scale,
+                      pred, losses):
+    """Shards ``s0 .. s1-1`` of a one-direction LSTM without a gradient, through
+    :func:`lstm_infer_t` (a kernel of its own: it is compiled on the first large
+    inference, not on every first fit)."""
+    dtype = params.dtype
+    B = idx.shape[0]
+    T = X.shape[1]
+    I = X.shape[2]
+    L = offsets.shape[0]
+    w_o = _view2(params, head_offsets[0], pred.shape[2], H)
+    for s in range(s0, s1):
+        b0 = s * shard_size
+        bs = min(shard_size, B - b0)
+        x0 = np.empty((T, bs, I), dtype)
+        for b in range(bs):
+            src = idx[b0 + b]
+            for t in range(T):
+                for k in range(I):
+                    x0[t, b, k] = X[src, t, k]
+        Htop = np.empty((T if seq_out else 2, bs, H), dtype)
+        lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, seq_out)
+        if seq_out:
+            hin = Htop.reshape((T * bs, H))
+        else:
+            hin = np.empty((bs, H), dtype)
+            last = Htop[(T - 1) % 2]
+            for b in range(bs):
+                for j in range(H):
+                    hin[b, j] = last[b, j]
+        out = _head_forward(params, head_offsets, hin, w_o, bs, seq_out, b0, pred)
+        losses[s] = 0.0
+        if loss_code != NO_LOSS:
+            dout = np.empty(out.shape, dtype)
+            losses[s] = _head_loss(out, Y, idx, b0, bs, seq_out, loss_code, delta, quantiles,
+                                   scale, dout)
+
+
 @jit(inline="always")   # compiled once, inside _shard_range (saves ~1.5 s of a cold start)
 def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_size, n_dir, seq_out,
                            X, Y, idx, b0, bs, h0, c0, h_out, c_out,
@@ -273,11 +349,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     Xc = np.empty((L, T, bs, DH), dtype) if D == 2 else np.empty((1, 1, 1, 1), dtype)
     xbuf = np.empty(T * bs * Imax if D == 2 else 1, dtype)   # time-reversed layer input
 
-    # inference of a one-direction LSTM: the transposed (gate-major) layout
-    lstm_t = cell == LSTM and not want_grad and D == 1
-    if lstm_t:
-        lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Hs[L - 1], full)
-    for l in range(0 if lstm_t else L):
+    for l in range(L):
         Il = I if l == 0 else DH
         src3 = _layer_input(l, D, x0, Hs, Xc)
         for d in range(D):
@@ -344,25 +416,12 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                 for j in range(H):
                     hin[b, d * H + j] = Hs[(L - 1) * D + d, _slot(T - 1, full), b, j]
         nrow = bs
-    out = np.empty((nrow, O), dtype)
-    np.dot(hin, w_o.T, out)
-    _add_bias_rows(out, params, head_offsets[1])
-    for r in range(nrow):
-        t, b = _row_step(r, bs, seq_out)
-        for k in range(O):
-            pred[b0 + b, t, k] = out[r, k]
-
+    out = _head_forward(params, head_offsets, hin, w_o, bs, seq_out, b0, pred)
     loss = 0.0
     if loss_code == NO_LOSS:
         return loss
-    target = np.empty((nrow, O), dtype)
-    for r in range(nrow):
-        t, b = _row_step(r, bs, seq_out)
-        src = idx[b0 + b]
-        for k in range(O):
-            target[r, k] = Y[src, t, k]
     dout = np.empty((nrow, O), dtype)
-    loss = loss_rows(loss_code, out, target, delta, quantiles, scale, dout)
+    loss = _head_loss(out, Y, idx, b0, bs, seq_out, loss_code, delta, quantiles, scale, dout)
     if not want_grad:
         return loss
 
@@ -514,6 +573,13 @@ def batch_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     summed in shard order.
     """
     want_grad = bool(want_grad)
+    if cell == LSTM and not want_grad and n_dir == 1 and idx.shape[0] >= LSTM_T_MIN_BATCH:
+        def lstm_shards(s0, s1, scale, gbuf, losses):
+            _lstm_infer_range(s0, s1, shard_size, params, offsets, head_offsets, fast,
+                              hidden_size, seq_out, X, Y, idx, h0, c0, h_out, c_out, loss_code,
+                              delta, quantiles, scale, pred, losses)
+
+        return run_sharded(lstm_shards, idx.shape[0], shard_size, params, pred, False, grad)
 
     def shards(s0, s1, scale, gbuf, losses):
         _shard_range(s0, s1, shard_size, params, offsets, head_offsets, cell, fast, hidden_size,
