@@ -255,7 +255,6 @@ def _lstm_infer_range(s0, s1, shard_size, params, offsets, head_offsets, fast, H
     B = idx.shape[0]
     T = X.shape[1]
     I = X.shape[2]
-    L = offsets.shape[0]
     w_o = _view2(params, head_offsets[0], pred.shape[2], H)
     for s in range(s0, s1):
         b0 = s * shard_size
