@@ -159,7 +159,8 @@ class _SpinPool:
                 with self.cv:
                     self.sleeping[w] = True
                     while flags[k] == gen:
-                        self.cv.wait(0.05)
+                        # woken by run(); the timeout only bounds a missed wake-up
+                        self.cv.wait(1.0)
                     self.sleeping[w] = False
             gen = int(flags[k])
             try:
