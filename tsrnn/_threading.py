@@ -225,7 +225,7 @@ def run_blocks(n_tasks, work):
     (measured by benchmarks/bench_startup.py), which users pay on a cold start.
     The other blocks go to a pool of threads that spin briefly for their next
     task (:class:`_SpinPool`; ``TSRNN_SPIN=0`` uses a plain thread pool): a
-    dispatch then costs ~12 instead of ~79 us on the project machine.
+    dispatch then costs ~25 instead of ~79 us on the project machine.
     """
     import numba
 

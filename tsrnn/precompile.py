@@ -8,7 +8,8 @@ The core kernels are what ``RNNForecaster``, ``RNNRegressor`` and
 ``RNNAnomalyDetector`` run with the Elman, LSTM and GRU cells (uni- or
 bidirectional, any number of layers: one compiled specialisation serves them all,
 the cell is a run-time argument), every optimizer, gradient clipping and
-inference.  Each kernel is compiled once per dtype.
+inference (including the LSTM inference kernel for batches of 256 sequences or
+more).  Each kernel is compiled once per dtype.
 
 Where the cache lives: next to the kernel sources (``tsrnn/kernels/__pycache__``),
 or under ``$NUMBA_CACHE_DIR`` when that is set, or Numba's user-wide cache
@@ -66,6 +67,11 @@ def _core(dt, X, Y):
         Trainer(net, optimizer=opt, epochs=1, batch_size=4, clip_grad_norm=1e-6,
                 clip_value=1.0).fit_windows(X, Y)
     net.forward(X)
+    # big LSTM inference batches run a kernel of their own (bptt.lstm_infer_t)
+    from tsrnn.kernels.bptt import LSTM_T_MIN_BATCH
+
+    lstm = Network(1, 2, cell="lstm", dtype=dt, random_state=0)
+    lstm.forward(np.zeros((LSTM_T_MIN_BATCH, X.shape[1], 1), dt))
 
 
 def _extra(dt, X, Y):

@@ -4,7 +4,8 @@ Waking a sleeping thread costs tens of microseconds on virtual machines (the
 idle virtual CPU has to be woken by the hypervisor): a pool of Python threads
 that sleep between tasks spent 79 us per two-thread dispatch on the project
 machine, a third of a small model's batch.  Spinning on a flag for a bounded
-number of iterations, outside the GIL, cut it to ~12 us (benchmarks/RESULTS.md).
+number of iterations, outside the GIL, cut it to ~25 us through
+:func:`tsrnn._threading.run_blocks` (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
