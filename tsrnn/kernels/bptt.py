@@ -215,25 +215,22 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
 
 
 @jit
-def _head_forward(params, head_offsets, hin, w_o, bs, seq_out, b0, pred):
-    """Linear head ``out = hin @ W_o^T + b_o`` (rows: steps x sequences, time-major,
-    or sequences); copies it to ``pred[b0:b0+bs]`` and returns it."""
-    nrow = hin.shape[0]
-    O = w_o.shape[0]
-    out = np.empty((nrow, O), hin.dtype)
-    np.dot(hin, w_o.T, out)
-    _add_bias_rows(out, params, head_offsets[1])
-    for r in range(nrow):
-        t, b = _row_step(r, bs, seq_out)
-        for k in range(O):
-            pred[b0 + b, t, k] = out[r, k]
-    return out
+def _load_x(X, idx, b0, bs, dtype):
+    """Time-major copy (T, bs, I) of the shard's input."""
+    T = X.shape[1]
+    I = X.shape[2]
+    x0 = np.empty((T, bs, I), dtype)
+    for b in range(bs):
+        src = idx[b0 + b]
+        for t in range(T):
+            for k in range(I):
+                x0[t, b, k] = X[src, t, k]
+    return x0
 
 
 @jit
-def _head_loss(out, Y, idx, b0, bs, seq_out, loss_code, delta, quantiles, scale, dout):
-    """Loss of the head's rows ``out`` against ``Y`` (summed, times ``scale``);
-    writes its gradient on ``out`` to ``dout``."""
+def _loss_head_rows(out, seq_out, Y, idx, b0, bs, loss_code, delta, quantiles, scale, dout):
+    """Loss summed over the rows of the (time-major) head output ``out``."""
     nrow, O = out.shape
     target = np.empty((nrow, O), out.dtype)
     for r in range(nrow):
@@ -242,6 +239,26 @@ def _head_loss(out, Y, idx, b0, bs, seq_out, loss_code, delta, quantiles, scale,
         for k in range(O):
             target[r, k] = Y[src, t, k]
     return loss_rows(loss_code, out, target, delta, quantiles, scale, dout)
+
+
+@jit
+def _write_pred(out, seq_out, b0, bs, pred):
+    nrow, O = out.shape
+    for r in range(nrow):
+        t, b = _row_step(r, bs, seq_out)
+        for k in range(O):
+            pred[b0 + b, t, k] = out[r, k]
+
+
+@jit
+def _head_forward(params, head_offsets, hin, w_o, bs, seq_out, b0, pred):
+    """Linear head ``out = hin @ W_o^T + b_o`` (rows: steps x sequences, time-major,
+    or sequences); copies it to ``pred[b0:b0+bs]`` and returns it."""
+    out = np.empty((hin.shape[0], w_o.shape[0]), hin.dtype)
+    np.dot(hin, w_o.T, out)
+    _add_bias_rows(out, params, head_offsets[1])
+    _write_pred(out, seq_out, b0, bs, pred)
+    return out
 
 
 @jit
@@ -254,17 +271,11 @@ def _lstm_infer_range(s0, s1, shard_size, params, offsets, head_offsets, fast, H
     dtype = params.dtype
     B = idx.shape[0]
     T = X.shape[1]
-    I = X.shape[2]
     w_o = _view2(params, head_offsets[0], pred.shape[2], H)
     for s in range(s0, s1):
         b0 = s * shard_size
         bs = min(shard_size, B - b0)
-        x0 = np.empty((T, bs, I), dtype)
-        for b in range(bs):
-            src = idx[b0 + b]
-            for t in range(T):
-                for k in range(I):
-                    x0[t, b, k] = X[src, t, k]
+        x0 = _load_x(X, idx, b0, bs, dtype)
         Htop = np.empty((T if seq_out else 2, bs, H), dtype)
         lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, seq_out)
         if seq_out:
@@ -279,8 +290,8 @@ def _lstm_infer_range(s0, s1, shard_size, params, offsets, head_offsets, fast, H
         losses[s] = 0.0
         if loss_code != NO_LOSS:
             dout = np.empty(out.shape, dtype)
-            losses[s] = _head_loss(out, Y, idx, b0, bs, seq_out, loss_code, delta, quantiles,
-                                   scale, dout)
+            losses[s] = _loss_head_rows(out, seq_out, Y, idx, b0, bs, loss_code, delta,
+                                        quantiles, scale, dout)
 
 
 @jit(inline="always")   # compiled once, inside _shard_range (saves ~1.5 s of a cold start)
@@ -313,13 +324,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     n = T * bs
     Imax = max(I, DH)
 
-    # time-major copy of the shard's input
-    x0 = np.empty((T, bs, I), dtype)
-    for b in range(bs):
-        src = idx[b0 + b]
-        for t in range(T):
-            for k in range(I):
-                x0[t, b, k] = X[src, t, k]
+    x0 = _load_x(X, idx, b0, bs, dtype)   # time-major copy of the shard's input
 
     LD = L * D
     # without a gradient only the current and the previous step are kept (two
@@ -420,7 +425,8 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     if loss_code == NO_LOSS:
         return loss
     dout = np.empty((nrow, O), dtype)
-    loss = _head_loss(out, Y, idx, b0, bs, seq_out, loss_code, delta, quantiles, scale, dout)
+    loss = _loss_head_rows(out, seq_out, Y, idx, b0, bs, loss_code, delta, quantiles, scale,
+                           dout)
     if not want_grad:
         return loss
 

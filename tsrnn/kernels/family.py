@@ -70,8 +70,9 @@ import numpy as np
 from tsrnn._config import jit
 from tsrnn.kernels.activations import ACT_RELU, ACT_TANH, INDRNN, JORDAN, apply_act
 from tsrnn.kernels.blas import gemm
-from tsrnn.kernels.bptt import _add_bias_rows, _col_sums_into, _row_step, _view2, run_sharded
-from tsrnn.kernels.losses import NO_LOSS, loss_rows
+from tsrnn.kernels.bptt import (_add_bias_rows, _col_sums_into, _head_forward, _load_x,
+                                _loss_head_rows, _view2, _write_pred, run_sharded)
+from tsrnn.kernels.losses import NO_LOSS
 
 __all__ = ["family_forward_backward", "family_shard"]
 
@@ -104,42 +105,6 @@ def _mul_dact(d, a, kind):
 
 
 @jit
-def _load_x(X, idx, b0, bs, dtype):
-    """Time-major copy (T, bs, I) of the shard's input."""
-    T = X.shape[1]
-    I = X.shape[2]
-    x0 = np.empty((T, bs, I), dtype)
-    for b in range(bs):
-        src = idx[b0 + b]
-        for t in range(T):
-            for k in range(I):
-                x0[t, b, k] = X[src, t, k]
-    return x0
-
-
-@jit
-def _loss_head_rows(out, seq_out, Y, idx, b0, bs, loss_code, delta, quantiles, scale, dout):
-    """Loss summed over the rows of the (time-major) head output ``out``."""
-    nrow, O = out.shape
-    target = np.empty((nrow, O), out.dtype)
-    for r in range(nrow):
-        t, b = _row_step(r, bs, seq_out)
-        src = idx[b0 + b]
-        for k in range(O):
-            target[r, k] = Y[src, t, k]
-    return loss_rows(loss_code, out, target, delta, quantiles, scale, dout)
-
-
-@jit
-def _write_pred(out, seq_out, b0, bs, pred):
-    nrow, O = out.shape
-    for r in range(nrow):
-        t, b = _row_step(r, bs, seq_out)
-        for k in range(O):
-            pred[b0 + b, t, k] = out[r, k]
-
-
-@jit
 def _head(params, head_offsets, top, seq_out, Y, idx, b0, bs, pred,
           loss_code, delta, quantiles, scale, backward, grad, dtop):
     """Linear head on ``top`` (T, bs, H): predictions, loss, head gradient.
@@ -158,10 +123,7 @@ def _head(params, head_offsets, top, seq_out, Y, idx, b0, bs, pred,
     else:
         hin = top[T - 1]
         nrow = bs
-    out = np.empty((nrow, O), top.dtype)
-    np.dot(hin, w_o.T, out)
-    _add_bias_rows(out, params, head_offsets[1])
-    _write_pred(out, seq_out, b0, bs, pred)
+    out = _head_forward(params, head_offsets, hin, w_o, bs, seq_out, b0, pred)
     if loss_code == NO_LOSS:
         return 0.0
     dout = np.empty((nrow, O), top.dtype)
