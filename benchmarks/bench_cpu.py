@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from _common import cpu_description
+from _common import cpu_description, gemm_peak
 
 WINDOW = 48
 GATES = {"lstm": 4, "gru": 3, "elman": 1}
@@ -58,23 +58,6 @@ def make_windows(y, window=WINDOW):
 
 def flops_per_sample(cell, H, I=1, window=WINDOW):
     return 3 * window * 2 * GATES[cell] * H * (I + H)
-
-
-def gemm_peak(threads, n=2048, reps=5):
-    from threadpoolctl import threadpool_limits
-
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-    b = a.T.copy()
-    with threadpool_limits(threads):
-        a @ b
-        best = min(_timeit(lambda: a @ b) for _ in range(reps))
-    return 2 * n ** 3 / best / 1e9
-
-
-def _timeit(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 # ------------------------------------------------------------------ torch

@@ -28,7 +28,7 @@ from numba import njit  # noqa: E402
 from tsrnn._threading import thread_limits  # noqa: E402
 from tsrnn.kernels.blas import gemm  # noqa: E402
 
-from _common import cpu_description  # noqa: E402
+from _common import cpu_description, gemm_peak  # noqa: E402
 
 
 @njit(nogil=True, error_model="numpy")
@@ -57,15 +57,6 @@ def _rate(fn, A, B, C, trans_a, flops):
     return flops / best / 1e9
 
 
-def _peak():
-    a = np.random.rand(2048, 2048).astype(np.float32)
-    a @ a
-    t0 = time.perf_counter()
-    for _ in range(3):
-        a @ a
-    return 3 * 2 * 2048 ** 3 / (time.perf_counter() - t0) / 1e9
-
-
 def shapes():
     """(name, m, k, n, trans_a) for every cell size the benchmarks use."""
     out = []
@@ -88,7 +79,7 @@ def main():
     rng = np.random.default_rng(0)
     rows = []
     with thread_limits(1):
-        peak = _peak()
+        peak = gemm_peak(1)
         print(f"# bench_gemm {time.strftime('%Y-%m-%d %H:%M')} cpu: {cpu_description()}; "
               f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
         print(f"float32 GEMM peak, 1 thread: {peak:.0f} GFLOP/s")
