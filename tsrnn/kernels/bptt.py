@@ -148,7 +148,8 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
                 Xa[t, k, b] = x0[t, b, k]
         for b in range(bs):
             Xa[t, I, b] = 1.0
-    Tk = T if L > 1 else 2            # a lower layer's states are read by the one above
+    keep = L > 1          # a lower layer's states are read by the one above: keep every step
+    Tk = T if keep else 2
     Ha = np.empty((Tk, H + 1, bs), dtype)
     Hb = np.empty((Tk, H + 1, bs), dtype) if L > 1 else Ha
     ZT = np.empty((GH, bs), dtype)
@@ -176,11 +177,11 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
                 h0T[j, b] = h0[l, b0 + b, j]
                 c[j * bs + b] = c0[l, b0 + b, j]
         for t in range(T):
-            k = t if Tk == T else t % 2
+            k = _slot(t, keep)
             if t == 0:
                 hp = h0T
             else:   # rows 0..H-1 of the previous step's (H + 1, bs) block
-                hp = hs[k - 1 if Tk == T else 1 - k].reshape((H + 1) * bs)[:nb].reshape((H, bs))
+                hp = hs[_slot(t - 1, keep)].reshape((H + 1) * bs)[:nb].reshape((H, bs))
             gemm(wa, xin[t], ZT, 0.0, False)
             gemm(whp, hp, ZT, 1.0, False)
             z1 = ZT.reshape(GH * bs)
@@ -203,11 +204,11 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
             for b in range(bs):
                 hk[nb + b] = 1.0
             if l == L - 1 and (full or t == T - 1):
-                ks = t if full else t % 2
+                ks = _slot(t, full)
                 for j in range(H):
                     for b in range(bs):
                         Htop[ks, b, j] = hs[k, j, b]
-        kl = (T - 1) if Tk == T else (T - 1) % 2
+        kl = _slot(T - 1, keep)
         for j in range(H):
             for b in range(bs):
                 h_out[l, b0 + b, j] = hs[kl, j, b]
@@ -278,14 +279,8 @@ def _lstm_infer_range(s0, s1, shard_size, params, offsets, head_offsets, fast, H
         x0 = _load_x(X, idx, b0, bs, dtype)
         Htop = np.empty((T if seq_out else 2, bs, H), dtype)
         lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, seq_out)
-        if seq_out:
-            hin = Htop.reshape((T * bs, H))
-        else:
-            hin = np.empty((bs, H), dtype)
-            last = Htop[(T - 1) % 2]
-            for b in range(bs):
-                for j in range(H):
-                    hin[b, j] = last[b, j]
+        # the head reads every step, or the last step's (bs, H) slot as it is
+        hin = Htop.reshape((T * bs, H)) if seq_out else Htop[_slot(T - 1, False)]
         out = _head_forward(params, head_offsets, hin, w_o, bs, seq_out, b0, pred)
         losses[s] = 0.0
         if loss_code != NO_LOSS:
