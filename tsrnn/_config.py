@@ -22,6 +22,10 @@ TSRNN_FASTMATH : "0" (default) or "1"
 TSRNN_FAST_ACTIVATIONS : "1" (default) or "0"
     In float32, use branch-free rational approximations of tanh and sigmoid
     (max abs error 3.5e-7) that vectorise; float64 always uses libm.
+TSRNN_SPIN : "1" (default) or "0"
+    Parallel kernels hand their blocks to worker threads that spin (without the
+    GIL, up to ~0.25 ms) for their next task before sleeping
+    (:func:`tsrnn._threading.run_blocks`); "0" uses a plain thread pool.
 TSRNN_SHARD_SIZE : int, default 32
     Number of samples (windows or streams) one parallel task processes
     (32: 10-17 % faster per batch than 16 at 1 and 2 threads, benchmarks/RESULTS.md;
@@ -35,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-__all__ = ["CACHE", "FASTMATH", "FAST_ACTIVATIONS", "SHARD_SIZE", "jit"]
+__all__ = ["CACHE", "FASTMATH", "FAST_ACTIVATIONS", "SHARD_SIZE", "SPIN", "jit"]
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -67,6 +71,7 @@ CACHE = _env_flag("TSRNN_CACHE", True)
 FASTMATH = _env_flag("TSRNN_FASTMATH", False)
 FAST_ACTIVATIONS = _env_flag("TSRNN_FAST_ACTIVATIONS", True)
 SHARD_SIZE = _env_int("TSRNN_SHARD_SIZE", 32)
+SPIN = _env_flag("TSRNN_SPIN", True)
 
 
 def _flags(**overrides):

@@ -200,7 +200,9 @@ _spin_pool = None
 def _spin_pool_for(n_workers):
     """The process's spin pool (None when another call holds it or it is too small)."""
     global _spin_pool
-    if os.environ.get("TSRNN_SPIN", "1").strip().lower() in ("0", "false", "no", "off"):
+    from tsrnn import _config
+
+    if not _config.SPIN:
         return None
     with _lock:
         if _spin_pool is None or _spin_pool.pid != os.getpid():
