@@ -442,7 +442,9 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
                     dXo[tl, b, d * H + j] = dlast[b, d * H + j]
     dXn = np.empty((T, bs, DH), dtype)       # gradient on the layer's input
     dxs = np.empty((n, DH), dtype)           # one direction's input gradient
-    dH = np.empty((T, bs, H), dtype)
+    # gradient on one direction's states, processing order: for one direction that
+    # is dXo itself (no copy); two directions copy their half of it, per direction
+    dH = dXo if D == 1 else np.empty((T, bs, H), dtype)
     # only GRU's recurrent gate gradient differs from the input one (r * dn);
     # the other cells share one buffer
     dR = np.empty((T, bs, GH), dtype) if cell == GRU else Z
@@ -456,9 +458,7 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
             ld = l * D + d
             w_ih = _view2(params, offsets[ld, 0], GH, Il)
             w_hh = _view2(params, offsets[ld, 1], GH, H)
-            if D == 1:
-                dH = dXo   # already (T, bs, H) in processing order: no copy
-            else:
+            if D == 2:
                 for s in range(T):
                     ts = s if d == 0 else T - 1 - s
                     for b in range(bs):
