@@ -57,11 +57,20 @@ def _add_bias_rows(m, params, off):
 
 @jit(inline="always")
 def _transpose_into(w, out):
-    """out[k, i] = w[i, k] for a C-contiguous (m, k) ``w`` and (k, m) ``out``."""
+    """out[k, i] = w[i, k] for a C-contiguous (m, k) ``w`` and (k, m) ``out``.
+
+    In 16 x 16 tiles: both tiles stay in L1.  The plain double loop wrote one
+    element per cache line, and for an LSTM with H=128 it was 6 % of a
+    one-thread training epoch (it runs once per shard; benchmarks/RESULTS.md).
+    """
     m, kk = w.shape
-    for i in range(m):
-        for k in range(kk):
-            out[k, i] = w[i, k]
+    for i0 in range(0, m, 16):
+        i1 = min(i0 + 16, m)
+        for k0 in range(0, kk, 16):
+            k1 = min(k0 + 16, kk)
+            for k in range(k0, k1):
+                for i in range(i0, i1):
+                    out[k, i] = w[i, k]
 
 
 @jit(inline="always")
