@@ -70,16 +70,18 @@ def _scalar(typingctx, arr, value):
 @jit(inline="always")
 def _blocks(m, n, k):
     """Block sizes (mb, nb, kb) for an (m, k) @ (k, n) product (see :func:`gemm`)."""
-    mnk = m * n * k
-    if mnk <= SMALL_MNK or (m > 64 and k <= 128 and mnk > 4 * SMALL_MNK):
-        # one call: already small, or a big product with many rows and a short
-        # inner dimension (inference shards: packing pays off; measured
-        # (512 x 128) @ (128 x 256) 243 GFLOP/s whole, 220-231 in blocks, while
-        # (128 x 32) @ (32 x 256) runs at 191 whole and 271 in blocks)
+    if m * n * k <= SMALL_MNK:
         return m, n, k
-    kb = k if k <= 128 else 64
-    nb = min(n, 64) if kb > 64 else min(n, 128)
-    return min(m, 64), nb, kb
+    # k in blocks of 64, up to 128 rows, and as many columns as fit SMALL_MNK.
+    # Measured with single-threaded BLAS and 64-byte aligned operands (session 5,
+    # benchmarks/RESULTS.md): inference shards such as (256 x 128) @ (128 x 128)
+    # 209 -> 271 GFLOP/s and GRU's training step (32 x 128) @ (128 x 384) 207 -> 260
+    # against the earlier rule, which called BLAS whole for many rows and a short
+    # inner dimension (that rule came from timings that did not limit OpenBLAS to one
+    # thread: whole products then ran on both cores, up to 447 GFLOP/s)
+    kb = min(k, 64)
+    mb = min(m, 128)
+    return mb, min(n, max(16, SMALL_MNK // (mb * kb))), kb
 
 
 @jit(inline="always")

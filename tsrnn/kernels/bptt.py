@@ -56,6 +56,24 @@ def _add_bias_rows(m, params, off):
 
 
 @jit(inline="always")
+def _empty64(shape, dtype):
+    """``np.empty(shape, dtype)`` whose data start on a 64-byte boundary.
+
+    Numba's ``np.empty`` aligns to 32 bytes (a 256 KiB array measured at 32 mod
+    64 every time); OpenBLAS's AVX-512 small-matrix kernels on blocked products
+    run up to 20 % slower on operands that are not 64-byte aligned
+    (benchmarks/RESULTS.md, session 5).  Used for the kernels' matrix operands.
+    """
+    n = 1
+    for d in shape:
+        n *= d
+    buf = np.empty(n + 16, dtype)
+    per = 64 // buf.itemsize
+    off = (per - (buf.ctypes.data // buf.itemsize) % per) % per
+    return buf[off:off + n].reshape(shape)
+
+
+@jit(inline="always")
 def _transpose_into(w, out):
     """out[k, i] = w[i, k] for a C-contiguous (m, k) ``w`` and (k, m) ``out``.
 
@@ -150,7 +168,7 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
     GH = 4 * H
     nb = H * bs
     # layer input, augmented and transposed: (T, I_l + 1, bs)
-    Xa = np.empty((T, I + 1, bs), dtype)
+    Xa = _empty64((T, I + 1, bs), dtype)
     for t in range(T):
         for k in range(I):
             for b in range(bs):
@@ -159,12 +177,12 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
             Xa[t, I, b] = 1.0
     keep = L > 1          # a lower layer's states are read by the one above: keep every step
     Tk = T if keep else 2
-    Ha = np.empty((Tk, H + 1, bs), dtype)
-    Hb = np.empty((Tk, H + 1, bs), dtype) if L > 1 else Ha
-    ZT = np.empty((GH, bs), dtype)
+    Ha = _empty64((Tk, H + 1, bs), dtype)
+    Hb = _empty64((Tk, H + 1, bs), dtype) if L > 1 else Ha
+    ZT = _empty64((GH, bs), dtype)
     c = np.empty(nb, dtype)
-    h0T = np.empty((H, bs), dtype)
-    whp = np.empty((GH, H), dtype)
+    h0T = _empty64((H, bs), dtype)
+    whp = _empty64((GH, H), dtype)
     for l in range(L):
         Il = I if l == 0 else H
         xin = Xa if l == 0 else (Ha if l % 2 == 1 else Hb)
@@ -173,7 +191,7 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
         w_hh = _view2(params, offsets[l, 1], GH, H)
         # [W_ih | b_ih + b_hh] and W_hh with the gate blocks reordered i, f, o, g:
         # the three sigmoid gates become one contiguous run
-        wa = np.empty((GH, Il + 1), dtype)
+        wa = _empty64((GH, Il + 1), dtype)
         for i in range(GH):
             src = i if i < 2 * H else (i + H if i < 3 * H else i - H)
             for k in range(Il):
@@ -341,18 +359,18 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     # steps (inference of a one-layer, one-direction, last-step model)
     full = want_grad or seq_out or L > 1 or D == 2
     Ts = T if full else 2
-    Hs = np.empty((LD, Ts, bs, H), dtype)
-    Hp = np.empty((LD, Tk, bs, H), dtype)   # h_{s-1} sequence (Hp[ld, 0] = h0)
+    Hs = _empty64((LD, Ts, bs, H), dtype)
+    Hp = _empty64((LD, Tk, bs, H), dtype)   # h_{s-1} sequence (Hp[ld, 0] = h0)
     Cp = np.empty((LD, bs, H), dtype)      # c_{-1} per layer and direction (LSTM)
     # input projections: all steps at once with a gradient (the buffer is reused
     # for dZ); one step at a time without (a working set that stays in cache)
-    Z = np.empty((T if want_grad else 1, bs, GH), dtype)
-    R = np.empty((bs, GH), dtype)
+    Z = _empty64((T if want_grad else 1, bs, GH), dtype)
+    R = _empty64((bs, GH), dtype)
     bz = np.empty(GH, dtype)   # b_ih + b_hh (GRU candidate: b_ih only), added in forward_step
     # transposed weight copies: x @ W^T as a plain (non-transposed) product runs at
     # 1.5-2.3x the speed in OpenBLAS for these shapes (benchmarks/RESULTS.md)
-    wiT_buf = np.empty(Imax * GH, dtype)
-    whT = np.empty((H, GH), dtype)
+    wiT_buf = _empty64((Imax * GH,), dtype)
+    whT = _empty64((H, GH), dtype)
     # concatenated outputs of each layer (time order), only for two directions
     Xc = np.empty((L, T, bs, DH), dtype) if D == 2 else np.empty((1, 1, 1, 1), dtype)
     xbuf = np.empty(T * bs * Imax if D == 2 else 1, dtype)   # time-reversed layer input
@@ -456,9 +474,9 @@ def shard_forward_backward(params, offsets, head_offsets, cell, fast, hidden_siz
     dH = dXo if D == 1 else np.empty((T, bs, H), dtype)
     # only GRU's recurrent gate gradient differs from the input one (r * dn);
     # the other cells share one buffer
-    dR = np.empty((T, bs, GH), dtype) if cell == GRU else Z
+    dR = _empty64((T, bs, GH), dtype) if cell == GRU else Z
     dh = np.empty((bs, H), dtype)
-    dhp = np.empty((bs, H), dtype)
+    dhp = _empty64((bs, H), dtype)
     dc = np.empty((bs, H), dtype)
     for l in range(L - 1, -1, -1):
         Il = I if l == 0 else DH
