@@ -73,13 +73,17 @@ def _blocks(m, n, k):
     if m * n * k <= SMALL_MNK:
         return m, n, k
     # k in blocks of 64, up to 128 rows, and as many columns as fit SMALL_MNK.
-    # Measured with single-threaded BLAS and 64-byte aligned operands (session 5,
-    # benchmarks/RESULTS.md): inference shards such as (256 x 128) @ (128 x 128)
-    # 209 -> 271 GFLOP/s and GRU's training step (32 x 128) @ (128 x 384) 207 -> 260
-    # against the earlier rule, which called BLAS whole for many rows and a short
-    # inner dimension (that rule came from timings that did not limit OpenBLAS to one
-    # thread: whole products then ran on both cores, up to 447 GFLOP/s)
+    # Measured with single-threaded BLAS (session 5, benchmarks/RESULTS.md): with
+    # 64-byte aligned operands (the kernels allocate them so) blocks beat one whole
+    # call for the inference shards too, e.g. (256 x 128) @ (128 x 128) 209 -> 271
+    # GFLOP/s, GRU's training step (32 x 128) @ (128 x 384) 207 -> 260; the earlier
+    # rule kept many-row, short-k products whole, which wins only when the operands
+    # are 32 bytes off a 64-byte boundary (Numba's np.empty).  A B operand whose rows
+    # are a multiple of 256 floats apart reads 64 of them through few cache sets:
+    # k in blocks of 32 there ((256 x 64) @ (64 x 256) 259 -> 269).
     kb = min(k, 64)
+    if kb == 64 and n % 256 == 0:
+        kb = 32
     mb = min(m, 128)
     return mb, min(n, max(16, SMALL_MNK // (mb * kb))), kb
 
