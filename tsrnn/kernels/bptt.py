@@ -55,6 +55,15 @@ def _add_bias_rows(m, params, off):
             row[j] += bias[j]
 
 
+@jit
+def _aligned_flat(n, dtype):
+    """An uninitialised 1-D array of ``n`` values starting on a 64-byte boundary."""
+    buf = np.empty(n + 16, dtype)
+    per = 64 // buf.itemsize
+    off = (per - (buf.ctypes.data // buf.itemsize) % per) % per
+    return buf[off:off + n]
+
+
 @jit(inline="always")
 def _empty64(shape, dtype):
     """``np.empty(shape, dtype)`` whose data start on a 64-byte boundary.
@@ -63,14 +72,13 @@ def _empty64(shape, dtype):
     64 every time); OpenBLAS's AVX-512 small-matrix kernels on blocked products
     run up to 20 % slower on operands that are not 64-byte aligned
     (benchmarks/RESULTS.md, session 5).  Used for the kernels' matrix operands.
+    The allocation itself is a separate (not inlined) function: inlined at the
+    dozen call sites it added 2 s to a cold first fit.
     """
     n = 1
     for d in shape:
         n *= d
-    buf = np.empty(n + 16, dtype)
-    per = 64 // buf.itemsize
-    off = (per - (buf.ctypes.data // buf.itemsize) % per) % per
-    return buf[off:off + n].reshape(shape)
+    return _aligned_flat(n, dtype).reshape(shape)
 
 
 @jit(inline="always")
