@@ -7,8 +7,8 @@ from tsrnn.kernels.blas import SMALL_MNK, _blocks, gemm
 
 # shapes the kernels use (per-step, weight gradient, inference), shapes that are cut
 # into blocks with ragged edges, and degenerate ones
-SHAPES = [(32, 128, 512), (32, 512, 128), (256, 128, 512), (1536, 1, 64), (100, 300, 70),
-          (65, 129, 67), (5, 7, 3), (1, 1, 1), (0, 3, 4), (3, 4, 0)]
+SHAPES = [(32, 128, 512), (32, 512, 128), (256, 128, 512), (256, 64, 256), (1536, 1, 64),
+          (100, 300, 70), (65, 129, 67), (5, 7, 3), (1, 1, 1), (0, 3, 4), (3, 4, 0)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -50,9 +50,39 @@ def test_gemm_refuses_non_contiguous():
 
 
 @pytest.mark.parametrize("m,n,k", [(32, 512, 128), (32, 128, 512), (384, 128, 1536),
-                                   (256, 512, 128), (32, 64, 64)])
+                                   (256, 512, 128), (256, 256, 64), (512, 256, 128),
+                                   (32, 64, 64), (7, 5, 3)])
 def test_blocks_stay_small_or_whole(m, n, k):
     mb, nb, kb = _blocks(m, n, k)
     assert 1 <= mb <= m and 1 <= nb <= n and 1 <= kb <= k
     whole = (mb, nb, kb) == (m, n, k)
+    # one call exactly when the whole product fits OpenBLAS's small-matrix kernel
+    assert whole == (m * n * k <= SMALL_MNK)
     assert whole or mb * nb * kb <= SMALL_MNK
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 17, 4096, 65536])
+def test_aligned_flat_is_64_byte_aligned(dtype, n):
+    from tsrnn.kernels.bptt import _aligned_flat
+
+    for _ in range(5):   # Numba's own np.empty gives 32 mod 64 for some sizes every time
+        a = _aligned_flat(n, dtype)
+        assert a.shape == (n,) and a.dtype == dtype and a.flags.c_contiguous
+        assert a.ctypes.data % 64 == 0
+
+
+@pytest.mark.parametrize("m,k", [(1, 1), (16, 16), (17, 33), (37, 19), (512, 128)])
+def test_tiled_transpose_matches_numpy(m, k):
+    from numba import njit
+
+    from tsrnn.kernels.bptt import _transpose_into
+
+    @njit
+    def transpose(w, out):
+        _transpose_into(w, out)
+
+    w = np.arange(m * k, dtype=np.float32).reshape(m, k)
+    out = np.full((k, m), np.nan, np.float32)
+    transpose(w, out)
+    np.testing.assert_array_equal(out, w.T)
