@@ -11,6 +11,8 @@ epoch.  Ratios are torch time / tsrnn time (> 1: tsrnn faster).
     python benchmarks/bench_cpu.py --cells gru --hidden 32 --threads 1 --epochs 2
     python benchmarks/bench_cpu.py --report benchmarks/out/bench_cpu.json  # targets only
     python benchmarks/bench_cpu.py --report run1.json run2.json run3.json --markdown  # medians
+    # thread scaling on a many-core machine (batch 32 x threads: one shard per thread)
+    python benchmarks/bench_cpu.py --threads 1,2,4,8,16 --batch-per-thread 32 --no-startup
 
 The project machines export ``OPENBLAS_CORETYPE=Haswell``, which makes the
 OpenBLAS the kernels call run its AVX2 kernels at half the speed of its
@@ -240,6 +242,11 @@ def main(argv=None):
     ap.add_argument("--hidden", default="16,32,64,128")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--epochs", type=int, default=3, help="timed epochs (after 1 warm-up)")
+    ap.add_argument("--batch", type=int, default=64, help="batch size of both libraries (default 64)")
+    ap.add_argument("--batch-per-thread", type=int, default=None, metavar="N",
+                    help="batch = N x threads instead of --batch: for thread-scaling runs (a batch "
+                         "has one parallel shard per 32 sequences, so batch 64 keeps at most 2 "
+                         "threads busy; N=32 gives every thread one shard)")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-startup", action="store_true")
     ap.add_argument("--json", help="also write the rows to this JSON file")
@@ -305,13 +312,14 @@ def main(argv=None):
         for cell in args.cells.split(","):
             for H in [int(h) for h in args.hidden.split(",")]:
                 ep = args.epochs + 1
-                ts_times, ts_loss, ts_inf = tsrnn_run(cell, H, X, t, th, ep)
+                batch = args.batch_per_thread * th if args.batch_per_thread else args.batch
+                ts_times, ts_loss, ts_inf = tsrnn_run(cell, H, X, t, th, ep, batch=batch)
                 ts = statistics.median(ts_times[1:])
-                row = dict(threads=th, cell=cell, hidden=H, tsrnn_s=ts, tsrnn_inf_s=ts_inf,
-                           tsrnn_loss=ts_loss[-1],
+                row = dict(threads=th, cell=cell, hidden=H, batch=batch, tsrnn_s=ts, tsrnn_inf_s=ts_inf,
+                           tsrnn_loss=ts_loss[-1], tsrnn_windows_per_s=len(X) / ts,
                            tsrnn_gflops=flops_per_sample(cell, H) * len(X) / ts / 1e9)
                 if not args.no_torch:
-                    tt_times, tt_loss, tt_inf = torch_run(cell, H, X, t, th, ep)
+                    tt_times, tt_loss, tt_inf = torch_run(cell, H, X, t, th, ep, batch=batch)
                     tt = statistics.median(tt_times[1:])
                     row.update(torch_s=tt, torch_inf_s=tt_inf, torch_loss=tt_loss[-1],
                                ratio=tt / ts, inf_ratio=tt_inf / ts_inf)
