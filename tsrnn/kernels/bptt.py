@@ -75,7 +75,7 @@ def _empty64(shape, dtype):
     The allocation itself is a separate (not inlined) function: inlined at the
     dozen call sites it added 2 s to a cold first fit.
     """
-    n = 1
+    n = np.int64(1)   # not a literal 1: that compiled _aligned_flat a second time
     for d in shape:
         n *= d
     return _aligned_flat(n, dtype).reshape(shape)
