@@ -37,6 +37,13 @@ from tsrnn.kernels.activations import (ACT_RELU, ACT_SIGMOID, ACT_TANH, ELMAN_RE
                                        _ONE, apply_act, apply_squash)
 
 
+@jit(inline="always")
+def _preact_row(ab, zb, rb, bz, n):
+    """``ab[:n] = zb[:n] + rb[:n] + bz[:n]``: one row's gate pre-activations (1-D views)."""
+    for j in range(n):
+        ab[j] = zb[j] + rb[j] + bz[j]
+
+
 @jit
 def forward_step(cell, fast, z, r, bz, b_hn, h_prev, c_prev, a_out, s_out, u_out, h_out):
     """One step forward.
@@ -60,10 +67,7 @@ def forward_step(cell, fast, z, r, bz, b_hn, h_prev, c_prev, a_out, s_out, u_out
         h3 = h2 + h1
         for b in range(bs):
             ab = a[b]
-            zb = z[b]
-            rb = r[b]
-            for j in range(4 * H):
-                ab[j] = zb[j] + rb[j] + bz[j]
+            _preact_row(ab, z[b], r[b], bz, 4 * H)
             apply_squash(ab, 0, 2 * H, ACT_SIGMOID, fast)
             apply_squash(ab, 2 * H, 3 * H, ACT_TANH, fast)
             apply_squash(ab, 3 * H, 4 * H, ACT_SIGMOID, fast)
@@ -88,8 +92,7 @@ def forward_step(cell, fast, z, r, bz, b_hn, h_prev, c_prev, a_out, s_out, u_out
             sb = s_out[b]
             hb = h_out[b]
             hpb = h_prev[b]
-            for j in range(2 * H):
-                ab[j] = zb[j] + rb[j] + bz[j]
+            _preact_row(ab, zb, rb, bz, 2 * H)
             apply_squash(ab, 0, 2 * H, ACT_SIGMOID, fast)
             ar = ab[:H]
             az = ab[H:2 * H]
