@@ -694,6 +694,24 @@ def test_lstm_inference_kernel_matches_reference(layers, seq, dtype, monkeypatch
     np.testing.assert_allclose(cn, cn_ref, **tol)
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+def test_lstm_inference_kernel_with_the_input_product_apart_matches_reference(layers):
+    # 4H x (H + I + 1) x shard above one BLAS call (here 4*40 x 44 x 256 > 2**19): the
+    # kernel runs W_hh @ h^T and [W_ih | b] @ [x^T; 1] as two products instead of one
+    from tsrnn.kernels.blas import SMALL_MNK
+    from tsrnn.nn.network import INFERENCE_SHARD
+
+    net = Network(input_size=3, hidden_size=40, cell="lstm", num_layers=layers,
+                  dtype="float64", random_state=72)
+    assert 4 * 40 * (40 + 3 + 1) * INFERENCE_SHARD > SMALL_MNK
+    X = np.random.default_rng(73).normal(size=(INFERENCE_SHARD + 3, 4, 3))
+    h0 = np.random.default_rng(74).normal(size=(layers, X.shape[0], 40))
+    y, (hn, cn) = net.forward(X, h0=h0, return_state=True)
+    y_ref, hn_ref, cn_ref = ref_forward(net.state_dict(), net.get_config(), X, h0=h0)
+    for a, b in [(y, y_ref), (hn, hn_ref), (cn, cn_ref)]:
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
 def test_lstm_inference_of_a_big_batch_matches_reference():
     # >= LSTM_T_MIN_BATCH sequences: the transposed kernel without any patching
     from tsrnn.kernels.bptt import LSTM_T_MIN_BATCH

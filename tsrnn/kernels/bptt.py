@@ -26,7 +26,7 @@ import numpy as np
 
 from tsrnn._config import jit
 from tsrnn.kernels.activations import ACT_SIGMOID, ACT_TANH, GRU, LSTM, apply_squash, n_gates
-from tsrnn.kernels.blas import gemm
+from tsrnn.kernels.blas import SMALL_MNK, gemm
 from tsrnn.kernels.cells import backward_step, forward_step
 from tsrnn.kernels.losses import NO_LOSS, loss_rows
 
@@ -156,76 +156,107 @@ LSTM_T_MIN_BATCH = 256
 
 
 @jit
-def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, full):
+def lstm_infer_t(params, offsets, fast, H, X, idx, b0, bs, h0, c0, h_out, c_out, Htop, full):
     """LSTM forward without a gradient, one direction, in the transposed layout.
 
-    Every step is ``Z^T = [W_ih | b] @ [x_t^T; 1] + W_hh @ h_{t-1}^T``: the (4H, bs)
+    Every step is ``Z^T = [W_hh | W_ih | b] @ [h_{t-1}^T; x_t^T; 1]``: the (4H, bs)
     result holds each gate's values for the whole shard contiguously, so the
     element-wise part runs as a few long flat loops instead of short per-row ones
-    (with 256-row inference shards), and ``W_hh`` is used as stored.  Each layer's
-    states are kept as (H + 1, bs) blocks whose last row is ones: the augmented
-    input of the layer above (the ones row multiplies the bias column).
+    (with 256-row inference shards).  While the product is one BLAS call (small
+    H) it is one call per step, the input projection and the biases riding in
+    it; above that, ``W_hh @ h^T`` (blocked) plus ``[W_ih | b] @ [x^T; 1]``.  Each
+    layer keeps two (H + I_l + 1, bs) operand blocks: step ``t`` reads one and
+    writes ``h_t`` into the first H rows of the other; the input rows are filled
+    in just before the product.
 
-    ``x0`` (T, bs, I) is the shard's input; writes the final states of every layer
-    to ``h_out/c_out[:, b0:b0+bs]`` and the top layer's states to ``Htop``
-    (T or 2 slots, bs, H; every step when ``full``, else the last step in its slot).
+    Reads the shard's sequences ``X[idx[b0:b0+bs]]`` (N, T, I) in place; writes the
+    final states of every layer to ``h_out/c_out[:, b0:b0+bs]`` and the top layer's
+    states to ``Htop`` (T or 2 slots, bs, H; every step when ``full``, else the last
+    step in its slot).
     """
     dtype = params.dtype
-    T, bs, I = x0.shape
+    T = X.shape[1]
+    I = X.shape[2]
     L = offsets.shape[0]
     GH = 4 * H
     nb = H * bs
-    # layer input, augmented and transposed: (T, I_l + 1, bs)
-    Xa = _empty64((T, I + 1, bs), dtype)
-    for t in range(T):
-        for k in range(I):
-            for b in range(bs):
-                Xa[t, k, b] = x0[t, b, k]
-        for b in range(bs):
-            Xa[t, I, b] = 1.0
-    keep = L > 1          # a lower layer's states are read by the one above: keep every step
-    Tk = T if keep else 2
-    Ha = _empty64((Tk, H + 1, bs), dtype)
-    Hb = _empty64((Tk, H + 1, bs), dtype) if L > 1 else Ha
+    Kmax = H + max(I, H) + 1
+    ops = _empty64((2, Kmax * bs), dtype)    # the two step operands of a layer
+    wbuf = _empty64((GH * Kmax,), dtype)     # [W_hh | W_ih | b] of a layer
+    # states of a lower layer for the one above (every step; the layer above reads
+    # step t before it overwrites it with its own h_t)
+    Hl = _empty64((T if L > 1 else 1, nb), dtype)
     ZT = _empty64((GH, bs), dtype)
+    z1 = ZT.reshape(GH * bs)
+    gi = z1[:nb]
+    gf = z1[nb:2 * nb]
+    go = z1[2 * nb:3 * nb]
+    gc = z1[3 * nb:]
     c = np.empty(nb, dtype)
-    h0T = _empty64((H, bs), dtype)
-    whp = _empty64((GH, H), dtype)
     for l in range(L):
         Il = I if l == 0 else H
-        xin = Xa if l == 0 else (Ha if l % 2 == 1 else Hb)
-        hs = Hb if l % 2 == 1 else Ha
+        K = H + Il + 1
         w_ih = _view2(params, offsets[l, 0], GH, Il)
         w_hh = _view2(params, offsets[l, 1], GH, H)
-        # [W_ih | b_ih + b_hh] and W_hh with the gate blocks reordered i, f, o, g:
-        # the three sigmoid gates become one contiguous run
-        wa = _empty64((GH, Il + 1), dtype)
+        # one product per step while it is a single BLAS call; above that, the
+        # blocked recurrent product plus a k = I_l + 1 one: a k = H + I_l + 1 product
+        # splits into awkward blocks (LSTM H=32, 256 rows: 65 -> 68 ms, benchmarks/RESULTS.md)
+        fold = GH * K * bs <= SMALL_MNK
+        w = wbuf[:GH * K].reshape((GH, K))
+        whh = wbuf[:GH * H].reshape((GH, H))
+        wx = wbuf[GH * H:GH * K].reshape((GH, Il + 1))
+        # gate blocks reordered i, f, o, g: the three sigmoid gates become one run
         for i in range(GH):
             src = i if i < 2 * H else (i + H if i < 3 * H else i - H)
-            for k in range(Il):
-                wa[i, k] = w_ih[src, k]
-            wa[i, Il] = params[offsets[l, 2] + src] + params[offsets[l, 3] + src]
-            for k in range(H):
-                whp[i, k] = w_hh[src, k]
+            bias = params[offsets[l, 2] + src] + params[offsets[l, 3] + src]
+            if fold:
+                for k in range(H):
+                    w[i, k] = w_hh[src, k]
+                for k in range(Il):
+                    w[i, H + k] = w_ih[src, k]
+                w[i, H + Il] = bias
+            else:
+                for k in range(H):
+                    whh[i, k] = w_hh[src, k]
+                for k in range(Il):
+                    wx[i, k] = w_ih[src, k]
+                wx[i, Il] = bias
+        op0 = ops[0, :K * bs].reshape((K, bs))
+        op1 = ops[1, :K * bs].reshape((K, bs))
+        h0f = ops[0, :nb]
+        h1f = ops[1, :nb]
+        # the same blocks as (H, bs) states and (I_l + 1, bs) inputs
+        oh0 = h0f.reshape((H, bs))
+        oh1 = h1f.reshape((H, bs))
+        ox0 = ops[0, nb:K * bs].reshape((Il + 1, bs))
+        ox1 = ops[1, nb:K * bs].reshape((Il + 1, bs))
         for j in range(H):
             for b in range(bs):
-                h0T[j, b] = h0[l, b0 + b, j]
+                op0[j, b] = h0[l, b0 + b, j]
                 c[j * bs + b] = c0[l, b0 + b, j]
+        for b in range(bs):
+            op0[H + Il, b] = 1.0
+            op1[H + Il, b] = 1.0
         for t in range(T):
-            k = _slot(t, keep)
-            if t == 0:
-                hp = h0T
-            else:   # rows 0..H-1 of the previous step's (H + 1, bs) block
-                hp = hs[_slot(t - 1, keep)].reshape((H + 1) * bs)[:nb].reshape((H, bs))
-            gemm(wa, xin[t], ZT, 0.0, False)
-            gemm(whp, hp, ZT, 1.0, False)
-            z1 = ZT.reshape(GH * bs)
+            even = t % 2 == 0
+            cur = op0 if even else op1
+            hn = h1f if even else h0f      # h_t goes to the other block's first rows
+            if l == 0:
+                for b in range(bs):
+                    src = idx[b0 + b]
+                    for k in range(I):
+                        cur[H + k, b] = X[src, t, k]
+            else:
+                hlt = Hl[t]
+                for k in range(H):
+                    for b in range(bs):
+                        cur[H + k, b] = hlt[k * bs + b]
+            if fold:
+                gemm(w, cur, ZT, 0.0, False)
+            else:
+                gemm(wx, ox0 if even else ox1, ZT, 0.0, False)
+                gemm(whh, oh0 if even else oh1, ZT, 1.0, False)
             apply_squash(z1, 0, 3 * nb, ACT_SIGMOID, fast)
-            gi = z1[:nb]
-            gf = z1[nb:2 * nb]
-            go = z1[2 * nb:3 * nb]
-            gc = z1[3 * nb:]
-            hk = hs[k].reshape((H + 1) * bs)
             for p in range(2):
                 # tanh of the candidate g, then (p = 1) of the new cell state
                 apply_squash(z1, 3 * nb, 4 * nb, ACT_TANH, fast)
@@ -235,18 +266,20 @@ def lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, f
                     for q in range(nb):
                         gc[q] = c[q]
             for q in range(nb):
-                hk[q] = go[q] * gc[q]
-            for b in range(bs):
-                hk[nb + b] = 1.0
-            if l == L - 1 and (full or t == T - 1):
+                hn[q] = go[q] * gc[q]
+            if l < L - 1:
+                hlt = Hl[t]
+                for q in range(nb):
+                    hlt[q] = hn[q]
+            elif full or t == T - 1:
                 ks = _slot(t, full)
                 for j in range(H):
                     for b in range(bs):
-                        Htop[ks, b, j] = hs[k, j, b]
-        kl = _slot(T - 1, keep)
+                        Htop[ks, b, j] = hn[j * bs + b]
+        hl = h1f if (T - 1) % 2 == 0 else h0f
         for j in range(H):
             for b in range(bs):
-                h_out[l, b0 + b, j] = hs[kl, j, b]
+                h_out[l, b0 + b, j] = hl[j * bs + b]
                 c_out[l, b0 + b, j] = c[j * bs + b]
 
 
@@ -311,9 +344,9 @@ def _lstm_infer_range(s0, s1, shard_size, params, offsets, head_offsets, fast, H
     for s in range(s0, s1):
         b0 = s * shard_size
         bs = min(shard_size, B - b0)
-        x0 = _load_x(X, idx, b0, bs, dtype)
         Htop = np.empty((T if seq_out else 2, bs, H), dtype)
-        lstm_infer_t(params, offsets, fast, H, x0, b0, h0, c0, h_out, c_out, Htop, seq_out)
+        lstm_infer_t(params, offsets, fast, H, X, idx, b0, bs, h0, c0, h_out, c_out, Htop,
+                     seq_out)
         # the head reads every step, or the last step's (bs, H) slot as it is
         hin = Htop.reshape((T * bs, H)) if seq_out else Htop[_slot(T - 1, False)]
         out = _head_forward(params, head_offsets, hin, w_o, bs, seq_out, b0, pred)
