@@ -205,22 +205,17 @@ def lstm_infer_t(params, offsets, fast, H, X, idx, b0, bs, h0, c0, h_out, c_out,
         w = wbuf[:GH * K].reshape((GH, K))
         whh = wbuf[:GH * H].reshape((GH, H))
         wx = wbuf[GH * H:GH * K].reshape((GH, Il + 1))
-        # gate blocks reordered i, f, o, g: the three sigmoid gates become one run
+        # gate blocks reordered i, f, o, g: the three sigmoid gates become one run;
+        # row i's recurrent part and [input | bias] part, in whichever layout is used
         for i in range(GH):
             src = i if i < 2 * H else (i + H if i < 3 * H else i - H)
-            bias = params[offsets[l, 2] + src] + params[offsets[l, 3] + src]
-            if fold:
-                for k in range(H):
-                    w[i, k] = w_hh[src, k]
-                for k in range(Il):
-                    w[i, H + k] = w_ih[src, k]
-                w[i, H + Il] = bias
-            else:
-                for k in range(H):
-                    whh[i, k] = w_hh[src, k]
-                for k in range(Il):
-                    wx[i, k] = w_ih[src, k]
-                wx[i, Il] = bias
+            dh = w[i, :H] if fold else whh[i]
+            dx = w[i, H:] if fold else wx[i]
+            for k in range(H):
+                dh[k] = w_hh[src, k]
+            for k in range(Il):
+                dx[k] = w_ih[src, k]
+            dx[Il] = params[offsets[l, 2] + src] + params[offsets[l, 3] + src]
         op0 = ops[0, :K * bs].reshape((K, bs))
         op1 = ops[1, :K * bs].reshape((K, bs))
         h0f = ops[0, :nb]
@@ -237,6 +232,7 @@ def lstm_infer_t(params, offsets, fast, H, X, idx, b0, bs, h0, c0, h_out, c_out,
         for b in range(bs):
             op0[H + Il, b] = 1.0
             op1[H + Il, b] = 1.0
+        hn = h0f   # after the loop: the last step's state
         for t in range(T):
             even = t % 2 == 0
             cur = op0 if even else op1
@@ -276,10 +272,9 @@ def lstm_infer_t(params, offsets, fast, H, X, idx, b0, bs, h0, c0, h_out, c_out,
                 for j in range(H):
                     for b in range(bs):
                         Htop[ks, b, j] = hn[j * bs + b]
-        hl = h1f if (T - 1) % 2 == 0 else h0f
         for j in range(H):
             for b in range(bs):
-                h_out[l, b0 + b, j] = hl[j * bs + b]
+                h_out[l, b0 + b, j] = hn[j * bs + b]
                 c_out[l, b0 + b, j] = c[j * bs + b]
 
 
